@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { runService } from '@app/platform';
+import { LoggingServiceModule } from './logging-service.module';
+
+void runService('logging-service', LoggingServiceModule);

@@ -1,0 +1,22 @@
+import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { OperationLogEvent, TOPICS } from '@app/contracts';
+import { KafkaPublisher } from '@app/kafka-core';
+import { RecordOperationLogDto } from './record-operation-log.dto';
+
+@Controller('operation-logs')
+export class OperationLogsController {
+  constructor(private readonly publisher: KafkaPublisher) {}
+
+  /** Records an operation log event; 202 because the logging-service stores it asynchronously. */
+  @Post()
+  @HttpCode(202)
+  async record(@Body() body: RecordOperationLogDto, @Headers('x-correlation-id') correlationId?: string) {
+    const event: OperationLogEvent = { service: 'monolith', ...body, occurredAt: new Date() };
+    const sent = await this.publisher.send(TOPICS.loggingEvents, event, {
+      key: body.operation,
+      eventType: OperationLogEvent.eventType,
+      correlationId: correlationId?.slice(0, 128),
+    });
+    return { eventId: sent.eventId, topic: sent.topic, partition: sent.partition, offset: sent.offset };
+  }
+}

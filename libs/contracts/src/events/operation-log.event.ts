@@ -1,0 +1,37 @@
+import { Type } from 'class-transformer';
+import { IsDate, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { TOPICS } from '../topics';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** An operation log entry, published by any service to `logging-events`. */
+export class OperationLogEvent {
+  static readonly topic = TOPICS.loggingEvents;
+  static readonly eventType = 'operation-log.recorded';
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  service: string;
+
+  @IsIn(LOG_LEVELS)
+  level: LogLevel;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  operation: string;
+
+  @IsString()
+  @MaxLength(2000)
+  message: string;
+
+  @IsOptional()
+  @IsObject()
+  context?: Record<string, unknown>;
+
+  @Type(() => Date)
+  @IsDate()
+  occurredAt: Date;
+}

@@ -1,0 +1,88 @@
+import { Pool, PoolClient } from 'pg';
+import { Database, QueryResult, SqlExecutor, assertIdentifier } from '../database.port';
+
+class PgExecutor implements SqlExecutor {
+  constructor(private readonly client: Pool | PoolClient) {}
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
+    const result = await this.client.query(sql, params);
+    return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+  }
+
+  async exec(sql: string): Promise<void> {
+    // Without parameters pg uses the simple query protocol, which accepts several statements.
+    await this.client.query(sql);
+  }
+}
+
+/** PostgreSQL server through a `pg` pool; every connection starts in the service's schema. */
+export class PgDatabase extends PgExecutor implements Database {
+  readonly kind = 'postgres' as const;
+
+  private constructor(
+    private readonly pool: Pool,
+    readonly schema: string,
+  ) {
+    super(pool);
+  }
+
+  static async connect(url: string, schema: string, poolSize = 10): Promise<PgDatabase> {
+    assertIdentifier(schema, 'schema');
+    const pool = new Pool({
+      connectionString: url,
+      max: poolSize,
+      // search_path is a startup parameter, so every pooled connection lands in the schema.
+      options: `-c search_path=${schema},public`,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client losing its server must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    const db = new PgDatabase(pool, schema);
+    try {
+      // Instances of one service start together; the lock keeps their CREATE SCHEMA from colliding.
+      await db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`schema:${schema}`]);
+        await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      });
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+    return db;
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(new PgExecutor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    assertIdentifier(channel, 'channel');
+    // LISTEN is per connection, so the listener keeps one client out of the pool until unsubscribed.
+    const client = await this.pool.connect();
+    const handler = (msg: { channel: string; payload?: string }) => {
+      if (msg.channel === channel) onNotify(msg.payload ?? '');
+    };
+    client.on('notification', handler);
+    await client.query(`LISTEN ${channel}`);
+    return async () => {
+      client.off('notification', handler);
+      await client.query(`UNLISTEN ${channel}`).catch(() => undefined);
+      client.release();
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

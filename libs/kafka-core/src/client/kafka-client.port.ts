@@ -1,0 +1,103 @@
+/**
+ * The thin port between kafka-core and a Kafka client library. kafkajs sits behind it today; no
+ * client type crosses it, so another client can replace the adapter without touching the runtime.
+ */
+export type Headers = Record<string, string>;
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  /** Offsets stay strings: they are int64 on the wire. */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Headers;
+  timestamp: string;
+}
+
+export interface RecordBatch {
+  topic: string;
+  partition: number;
+  records: ConsumedRecord[];
+}
+
+export interface BatchControls {
+  /** Keeps group membership alive during long work; cheap when no heartbeat is due. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the partition was revoked. */
+  isActive(): boolean;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read, as Kafka commits it. */
+  offset: string;
+}
+
+export interface ConsumerConfig {
+  groupId: string;
+  /** Upper bound of a fetch wait; kafkajs defaults to 5 s, far too slow for interactive flows. */
+  maxWaitTimeMs?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+export interface KafkaConsumerPort {
+  connect(): Promise<void>;
+  subscribe(topics: string[], fromBeginning: boolean): Promise<void>;
+  run(onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>): Promise<void>;
+  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface OutgoingRecord {
+  key?: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Headers;
+  partition?: number;
+}
+
+/** One entry per partition a send wrote to: records of one partition got consecutive offsets. */
+export interface PartitionWrite {
+  topic: string;
+  partition: number;
+  baseOffset: string;
+}
+
+export interface KafkaProducerPort {
+  connect(): Promise<void>;
+  send(topic: string, records: OutgoingRecord[]): Promise<PartitionWrite[]>;
+  disconnect(): Promise<void>;
+}
+
+export interface ClusterDescription {
+  clusterId: string;
+  brokers: number;
+  controller: number | null;
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Record<string, string>;
+}
+
+export interface KafkaAdminPort {
+  connect(): Promise<void>;
+  describeCluster(): Promise<ClusterDescription>;
+  /** Partition count per existing topic among `names`. */
+  partitionCounts(names: string[]): Promise<Map<string, number>>;
+  createTopics(topics: TopicSpec[]): Promise<void>;
+  addPartitions(topic: string, count: number): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface KafkaClientPort {
+  admin(): KafkaAdminPort;
+  consumer(config: ConsumerConfig): KafkaConsumerPort;
+  producer(): KafkaProducerPort;
+}
+
+export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');

@@ -1,0 +1,199 @@
+import { Logger } from '@nestjs/common';
+import { Admin, Consumer, IHeaders, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import {
+  BatchControls,
+  ClusterDescription,
+  ConsumerConfig,
+  Headers,
+  KafkaAdminPort,
+  KafkaClientPort,
+  KafkaConsumerPort,
+  KafkaProducerPort,
+  OutgoingRecord,
+  PartitionWrite,
+  RecordBatch,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './kafka-client.port';
+
+export interface KafkajsClientOptions {
+  brokers: string[];
+  clientId: string;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** kafkajs logs through Nest's logger; its INFO chatter (joins, commits) stays at debug. */
+function nestLogCreator() {
+  const logger = new Logger('kafkajs');
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      const text = `${message} ${JSON.stringify(extra)}`;
+      if (level === logLevel.ERROR) logger.error(text);
+      else if (level === logLevel.WARN) logger.warn(text);
+      else logger.debug(text);
+    };
+}
+
+function toHeaders(raw: IHeaders | undefined): Headers {
+  const headers: Headers = {};
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    if (value === undefined) continue;
+    // Repeated headers keep the last value, as Spring's `lastHeader` does.
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) headers[name] = last.toString();
+  }
+  return headers;
+}
+
+class KafkajsAdmin implements KafkaAdminPort {
+  constructor(private readonly admin: Admin) {}
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    const cluster = await this.admin.describeCluster();
+    return { clusterId: cluster.clusterId, brokers: cluster.brokers.length, controller: cluster.controller };
+  }
+
+  async partitionCounts(names: string[]): Promise<Map<string, number>> {
+    const existing = new Set(await this.admin.listTopics());
+    const present = names.filter((name) => existing.has(name));
+    const counts = new Map<string, number>();
+    if (present.length === 0) return counts;
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: present });
+    for (const topic of topics) counts.set(topic.name, topic.partitions.length);
+    return counts;
+  }
+
+  async createTopics(topics: TopicSpec[]): Promise<void> {
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor,
+          configEntries: Object.entries(t.configs).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error) {
+      // Another instance may create the same topics at the same moment; that is success here.
+      const nested = (error as { errors?: { type?: string }[] }).errors ?? [];
+      if (nested.length === 0 || nested.some((e) => e.type !== 'TOPIC_ALREADY_EXISTS')) throw error;
+    }
+  }
+
+  async addPartitions(topic: string, count: number): Promise<void> {
+    await this.admin.createPartitions({ topicPartitions: [{ topic, count }] });
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect();
+  }
+}
+
+class KafkajsConsumer implements KafkaConsumerPort {
+  constructor(private readonly consumer: Consumer) {}
+
+  connect(): Promise<void> {
+    return this.consumer.connect();
+  }
+
+  subscribe(topics: string[], fromBeginning: boolean): Promise<void> {
+    return this.consumer.subscribe({ topics, fromBeginning });
+  }
+
+  run(onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>): Promise<void> {
+    return this.consumer.run({
+      // Offsets are the container's business: kafkajs neither resolves nor commits on its own.
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        const records = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ?? null,
+          value: m.value ?? null,
+          headers: toHeaders(m.headers),
+          timestamp: m.timestamp,
+        }));
+        await onBatch(
+          { topic: batch.topic, partition: batch.partition, records },
+          { heartbeat, isActive: () => isRunning() && !isStale() },
+        );
+      },
+    });
+  }
+
+  commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    return this.consumer.commitOffsets(offsets);
+  }
+
+  disconnect(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+class KafkajsProducer implements KafkaProducerPort {
+  constructor(private readonly producer: Producer) {}
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  async send(topic: string, records: OutgoingRecord[]): Promise<PartitionWrite[]> {
+    const written = await this.producer.send({
+      topic,
+      acks: -1,
+      messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition })),
+    });
+    return written.map((w) => ({ topic: w.topicName, partition: w.partition, baseOffset: w.baseOffset ?? '-1' }));
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+export class KafkajsClient implements KafkaClientPort {
+  private readonly kafka: Kafka;
+
+  constructor(options: KafkajsClientOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      logLevel: logLevel.WARN,
+      logCreator: nestLogCreator(),
+    });
+  }
+
+  admin(): KafkaAdminPort {
+    // Admin calls fail fast: callers (startup wait, health probe) own the retrying.
+    return new KafkajsAdmin(this.kafka.admin({ retry: { retries: 0 } }));
+  }
+
+  consumer(config: ConsumerConfig): KafkaConsumerPort {
+    return new KafkajsConsumer(
+      this.kafka.consumer({
+        groupId: config.groupId,
+        maxWaitTimeInMs: config.maxWaitTimeMs ?? 100,
+        sessionTimeout: config.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: config.heartbeatIntervalMs ?? 3_000,
+        allowAutoTopicCreation: false,
+      }),
+    );
+  }
+
+  producer(): KafkaProducerPort {
+    return new KafkajsProducer(
+      this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+    );
+  }
+}

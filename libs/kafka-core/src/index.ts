@@ -1,0 +1,10 @@
+export { KafkaCoreModule } from './kafka-core.module';
+export { KafkaCoreModuleOptions, KAFKA_CORE_DEFAULTS } from './kafka-core.options';
+export { ENVELOPE_HEADERS, deadLetterTopicName, retryTopicName } from './kafka-core.constants';
+export { KafkaListener, KafkaListenerOptions } from './decorators/kafka-listener.decorator';
+export { ConsumedRecord, Headers } from './client/kafka-client.port';
+export { KafkaPublisher, SendOptions, SendResult } from './producer/kafka-publisher';
+export { TopicDeclaration, expandDeclarations } from './topics/topic-declaration';
+export { DLT_HEADERS } from './container/dead-letter-sink';
+export { BrokerUnavailableError } from './container/wait-for-broker';
+export { KafkaBrokerHealthIndicator } from './health/kafka-broker.health';

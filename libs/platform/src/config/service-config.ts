@@ -1,0 +1,83 @@
+import { resolve } from 'node:path';
+import { SERVICE_DEFAULT_PORTS, ServiceName } from './service-env';
+
+export interface ServiceConfig {
+  service: ServiceName;
+  port: number;
+  host: string;
+  kafkaBrokers: string[];
+  replicationFactor: number;
+  /** Absent: the embedded database under `pgliteDataDir`. */
+  databaseUrl?: string;
+  pgliteDataDir: string;
+  logLevels: ('error' | 'warn' | 'log' | 'debug' | 'verbose' | 'fatal')[];
+}
+
+/** Every problem with the environment at once, so a misconfigured service is fixed in one pass. */
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`${service}: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+function intInRange(name: string, raw: string | undefined, fallback: number, min: number, max: number, problems: string[]) {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    return fallback;
+  }
+  return value;
+}
+
+/** Database schema a service owns: one per service, tables are never shared. */
+export function schemaFor(service: ServiceName): string {
+  return service.replace(/-service$/, '').replace(/-/g, '_');
+}
+
+export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const problems: string[] = [];
+  const port = intInRange('PORT', env.PORT, SERVICE_DEFAULT_PORTS[service], 1, 65535, problems);
+  const replicationFactor = intInRange('KAFKA_REPLICATION_FACTOR', env.KAFKA_REPLICATION_FACTOR, 1, 1, 32, problems);
+
+  const kafkaBrokers = (env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
+  const badBrokers = kafkaBrokers.filter((b) => !BROKER.test(b));
+  if (kafkaBrokers.length === 0 || badBrokers.length > 0) {
+    problems.push(`KAFKA_BROKERS must be a comma-separated list of host:port, got "${env.KAFKA_BROKERS}"`);
+  }
+
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+
+  const logLevelNames = (env.LOG_LEVEL || 'log').split(',').map((l) => l.trim());
+  const unknownLevels = logLevelNames.filter((l) => !(LOG_LEVELS as readonly string[]).includes(l));
+  if (unknownLevels.length > 0) {
+    problems.push(`LOG_LEVEL accepts ${LOG_LEVELS.join(', ')}; unknown: ${unknownLevels.join(', ')}`);
+  }
+  // A single level means "this and everything more severe", as most loggers read it.
+  const logLevels =
+    logLevelNames.length === 1 && unknownLevels.length === 0
+      ? LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(logLevelNames[0] as (typeof LOG_LEVELS)[number]) + 1)
+      : (logLevelNames.filter((l) => !unknownLevels.includes(l)) as ServiceConfig['logLevels']);
+
+  if (problems.length > 0) throw new ConfigError(service, problems);
+  return {
+    service,
+    port,
+    host: env.HOST || '0.0.0.0',
+    kafkaBrokers,
+    replicationFactor,
+    databaseUrl,
+    pgliteDataDir: resolve(env.PGLITE_DATA_DIR || `.data/pglite/${service}`),
+    logLevels,
+  };
+}

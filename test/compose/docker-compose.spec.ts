@@ -1,0 +1,407 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { parse } from 'yaml';
+import {
+  SERVICE_DEFAULT_PORTS,
+  SERVICE_ENV,
+  SERVICE_NAMES,
+} from '../../libs/platform/src/config/service-env';
+
+/*
+ * No Docker engine runs where the tests run, so the dev environment (docker-compose.yml, Dockerfile and
+ * the files under docker/) is checked by structure: each assertion names a mistake that would only
+ * show up at `docker compose up` otherwise.
+ */
+
+const ROOT = join(__dirname, '..', '..');
+const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
+
+type Env = Record<string, string | number | boolean | null> | string[];
+interface PortMapping {
+  host: number;
+  container: number;
+}
+interface ComposeService {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string; args?: Record<string, string> | string[] };
+  user?: string;
+  restart?: string;
+  healthcheck?: { test?: string | string[]; disable?: boolean };
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  environment?: Env;
+  ports?: (string | number | { target: number; published?: string | number })[];
+  volumes?: (string | { source?: string; target: string })[];
+}
+interface ComposeFile {
+  version?: unknown;
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+// merge: true resolves the `<<: *anchor` keys the file uses to share the service block.
+const compose = parse(read('docker-compose.yml'), { merge: true }) as ComposeFile;
+const services = compose.services;
+const ourServices = SERVICE_NAMES.map((name) => ({ name, service: services[name] }));
+
+/** Environment as a map, whichever of the two compose syntaxes is used. */
+function envOf(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((entry) => {
+        const at = entry.indexOf('=');
+        return at < 0 ? [entry, ''] : [entry.slice(0, at), entry.slice(at + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value ?? '')]));
+}
+
+/** Published ports from short (`[ip:]host:container[/proto]`) or long syntax. */
+function portsOf(service: ComposeService): PortMapping[] {
+  return (service.ports ?? []).map((port) => {
+    if (typeof port === 'object') {
+      return { host: Number(port.published), container: Number(port.target) };
+    }
+    const parts = String(port)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
+    const container = Number(parts[parts.length - 1]);
+    // A bare container port gets a random host port; NaN marks it as "not published at a fixed port".
+    const host = parts.length >= 2 ? Number(parts[parts.length - 2]) : NaN;
+    return { host, container };
+  });
+}
+
+function healthcheckText(service: ComposeService): string {
+  const test = service.healthcheck?.test;
+  return Array.isArray(test) ? test.join(' ') : (test ?? '');
+}
+
+function buildArgs(service: ComposeService): Record<string, string> {
+  const build = service.build;
+  if (!build || typeof build === 'string' || !build.args) return {};
+  const args = build.args;
+  if (Array.isArray(args)) {
+    return Object.fromEntries(args.map((a) => [a.split('=')[0], a.split('=').slice(1).join('=')]));
+  }
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, String(v)]));
+}
+
+/** `repo[:port]/name:tag` split into name and tag (undefined when absent). */
+function imageTag(image: string): { name: string; tag?: string } {
+  const withoutDigest = image.split('@')[0];
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  return colon > slash
+    ? { name: withoutDigest.slice(0, colon), tag: withoutDigest.slice(colon + 1) }
+    : { name: withoutDigest };
+}
+
+function databaseOf(url: string): string {
+  return new URL(url).pathname.replace(/^\//, '');
+}
+
+/** Dockerfile instructions with line continuations joined and comments dropped. */
+function dockerInstructions(text: string): { op: string; args: string }[] {
+  const logical = text
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n')
+    .replace(/\\\r?\n/g, ' ');
+  return logical
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const space = line.search(/\s/);
+      return space < 0
+        ? { op: line.toUpperCase(), args: '' }
+        : { op: line.slice(0, space).toUpperCase(), args: line.slice(space + 1).trim() };
+    });
+}
+
+describe('docker-compose.yml', () => {
+  it('uses the Compose Specification (no version key) and defines the whole stack', () => {
+    expect(compose.version).toBeUndefined();
+    expect(Object.keys(services)).toEqual(
+      expect.arrayContaining(['kafka', 'kafka-ui', 'postgres', 'prometheus', 'grafana', ...SERVICE_NAMES]),
+    );
+  });
+
+  it.each(Object.keys(services))(
+    '%s has an image or build, a healthcheck test and a restart policy',
+    (name) => {
+      const service = services[name];
+      expect(service.image ?? service.build).toBeDefined();
+      expect(service.healthcheck?.disable).not.toBe(true);
+      expect(healthcheckText(service)).not.toBe('');
+      expect(['always', 'unless-stopped', 'on-failure']).toContain(service.restart?.replace(/:\d+$/, ''));
+    },
+  );
+
+  it('pins every image to an explicit, non-latest tag', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (!service.image) continue;
+      const { tag } = imageTag(service.image);
+      expect({ name, tag }).toEqual({ name, tag: expect.stringMatching(/^[\w][\w.-]*$/) });
+      expect({ name, tag }).not.toEqual({ name, tag: 'latest' });
+    }
+  });
+
+  it('runs Kafka 3.9.x from the official image in KRaft mode, reachable from containers and the host', () => {
+    const kafka = services.kafka;
+    const { name, tag } = imageTag(kafka.image ?? '');
+    expect(name).toBe('apache/kafka');
+    expect(tag).toMatch(/^3\.9\.\d+$/);
+
+    const env = envOf(kafka);
+    expect(env.KAFKA_PROCESS_ROLES.split(',').sort()).toEqual(['broker', 'controller']);
+    expect(env.KAFKA_NODE_ID).toBeDefined();
+    expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS).toMatch(new RegExp(`^${env.KAFKA_NODE_ID}@`));
+    expect(env.KAFKA_ZOOKEEPER_CONNECT).toBeUndefined();
+    // A single broker cannot hold more replicas of its internal topics than one.
+    expect(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR).toBe('1');
+    expect(env.KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR).toBe('1');
+
+    const advertised = env.KAFKA_ADVERTISED_LISTENERS.split(',');
+    expect(advertised).toContain('PLAINTEXT://kafka:29092');
+    expect(advertised).toContain('PLAINTEXT_HOST://localhost:9092');
+    expect(portsOf(kafka)).toContainEqual({ host: 9092, container: 9092 });
+    expect(healthcheckText(kafka)).toContain('kafka-broker-api-versions.sh');
+    expect((kafka.volumes ?? []).some((v) => typeof v === 'string' && v.startsWith('kafka-data:'))).toBe(
+      true,
+    );
+  });
+
+  it('points Kafka UI at the internal listener once the broker is healthy', () => {
+    const ui = services['kafka-ui'];
+    expect(envOf(ui).KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS).toBe('kafka:29092');
+    expect(ui.depends_on).toMatchObject({ kafka: { condition: 'service_healthy' } });
+  });
+
+  it('mounts the init script that creates every database the services connect to', () => {
+    const postgres = services.postgres;
+    expect(healthcheckText(postgres)).toContain('pg_isready');
+    expect(postgres.volumes).toContainEqual(
+      expect.stringMatching(/^\.\/docker\/postgres\/init\.sql:\/docker-entrypoint-initdb\.d\//),
+    );
+    const initSql = read('docker/postgres/init.sql');
+    for (const { name, service } of ourServices) {
+      const database = databaseOf(envOf(service).DATABASE_URL);
+      expect({
+        name,
+        created: new RegExp(`CREATE DATABASE\\s+"?${database}"?\\b`, 'i').test(initSql),
+      }).toEqual({
+        name,
+        created: true,
+      });
+    }
+  });
+
+  it('publishes no host port twice', () => {
+    const hostPorts = Object.values(services)
+      .flatMap(portsOf)
+      .map((p) => p.host)
+      .filter((p) => !Number.isNaN(p));
+    expect(hostPorts.length).toBeGreaterThan(0);
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('keeps Grafana off the monolith port and provisions it from docker/grafana', () => {
+    const grafana = services.grafana;
+    expect(portsOf(grafana)).toContainEqual({ host: 3030, container: 3000 });
+    expect(envOf(grafana).GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:-.+\}$/);
+    expect(grafana.volumes).toContainEqual(
+      expect.stringMatching(/^\.\/docker\/grafana\/provisioning:\/etc\/grafana\/provisioning/),
+    );
+  });
+
+  describe.each(ourServices)('$name', ({ name, service }) => {
+    const env = envOf(service);
+
+    it('is built from the shared Dockerfile with SERVICE set to its name', () => {
+      expect(service.build).toMatchObject({ context: '.', dockerfile: 'Dockerfile' });
+      expect(buildArgs(service).SERVICE).toBe(name);
+      expect(service.image).toBe(`kafka-core/${name}:dev`);
+    });
+
+    it('runs as the unprivileged uid/gid 1001', () => {
+      expect(service.user).toBe('1001:1001');
+    });
+
+    it('checks readiness on /health/ready at its own port', () => {
+      const check = healthcheckText(service);
+      expect(check).toContain('/health/ready');
+      expect(check).toContain('process.env.PORT');
+    });
+
+    it('waits for a healthy broker and database', () => {
+      expect(service.depends_on).toMatchObject({
+        kafka: { condition: 'service_healthy' },
+        postgres: { condition: 'service_healthy' },
+      });
+    });
+
+    it('listens on and publishes its default port', () => {
+      const port = SERVICE_DEFAULT_PORTS[name];
+      expect(env.PORT).toBe(String(port));
+      expect(portsOf(service)).toContainEqual({ host: port, container: port });
+      // The image bakes PORT in for EXPOSE and its HEALTHCHECK; it must agree with the runtime port.
+      expect(buildArgs(service).PORT ?? String(port)).toBe(String(port));
+    });
+
+    it('sets only variables the services read, and reaches the broker and database inside the network', () => {
+      const known: string[] = Object.values(SERVICE_ENV);
+      for (const key of Object.keys(env)) {
+        expect({ key, known: known.includes(key) }).toEqual({ key, known: true });
+      }
+      expect(env.HOST).toBe('0.0.0.0');
+      expect(envOf(services.kafka).KAFKA_ADVERTISED_LISTENERS.split(',')).toContain(
+        `PLAINTEXT://${env.KAFKA_BROKERS}`,
+      );
+      const url = new URL(env.DATABASE_URL);
+      expect(url.protocol).toMatch(/^postgres(ql)?:$/);
+      expect(url.hostname).toBe('postgres');
+      expect(databaseOf(env.DATABASE_URL)).not.toBe('');
+    });
+  });
+
+  it('gives each service its own database', () => {
+    const databases = ourServices.map(({ service }) => databaseOf(envOf(service).DATABASE_URL));
+    expect(new Set(databases).size).toBe(SERVICE_NAMES.length);
+  });
+});
+
+describe('Dockerfile', () => {
+  const instructions = dockerInstructions(read('Dockerfile'));
+  const lastFrom = instructions.map((i) => i.op).lastIndexOf('FROM');
+  const finalStage = instructions.slice(lastFrom + 1);
+
+  it('is multi-stage on node 20 slim images', () => {
+    const froms = instructions.filter((i) => i.op === 'FROM');
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const from of froms) expect(from.args).toMatch(/^node:20-bookworm-slim\b/);
+  });
+
+  it('compiles with tsc in a build stage and ships only pruned production dependencies', () => {
+    const runs = instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.some((r) => r.includes('npm ci'))).toBe(true);
+    expect(runs.some((r) => /tsc -p tsconfig\.build\.json/.test(r))).toBe(true);
+    expect(runs.some((r) => r.includes('npm prune --omit=dev'))).toBe(true);
+    const copiesFromBuild = finalStage.filter((i) => i.op === 'COPY' && i.args.includes('--from=build'));
+    expect(copiesFromBuild.map((i) => i.args).join('\n')).toMatch(/node_modules[\s\S]*dist/);
+  });
+
+  it('does not run as root in the final stage', () => {
+    const users = finalStage.filter((i) => i.op === 'USER').map((i) => i.args.split(':')[0]);
+    expect(users.length).toBeGreaterThan(0);
+    const last = users[users.length - 1];
+    expect(['root', '0']).not.toContain(last);
+    const createsApp1001 = finalStage.some(
+      (i) => i.op === 'RUN' && /useradd\b[^&]*--uid 1001\b/.test(i.args),
+    );
+    expect(last === '1001' || (last === 'app' && createsApp1001)).toBe(true);
+    for (const copy of finalStage.filter((i) => i.op === 'COPY')) {
+      expect(copy.args).toContain('--chown=1001:1001');
+    }
+  });
+
+  it('selects the service by build arg and starts it through the launcher', () => {
+    expect(finalStage).toContainEqual({ op: 'ARG', args: expect.stringMatching(/^SERVICE\b/) });
+    const env = finalStage
+      .filter((i) => i.op === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
+    expect(env).toMatch(/NODE_ENV=production/);
+    expect(env).toMatch(/HOST=0\.0\.0\.0/);
+    expect(env).toMatch(/SERVICE=\$\{?SERVICE\}?/);
+    const cmd = finalStage.filter((i) => i.op === 'CMD').pop();
+    expect(cmd?.args).toMatch(/node scripts\/run-service\.js .*\$\{?SERVICE\}?/);
+    expect(finalStage.some((i) => i.op === 'EXPOSE')).toBe(true);
+    expect(finalStage).toContainEqual({ op: 'STOPSIGNAL', args: 'SIGTERM' });
+  });
+
+  it('has a HEALTHCHECK on /health/ready that needs no curl or wget', () => {
+    const healthcheck = finalStage.find((i) => i.op === 'HEALTHCHECK');
+    expect(healthcheck?.args).toMatch(/CMD node -e/);
+    expect(healthcheck?.args).toContain('/health/ready');
+    expect(healthcheck?.args).not.toMatch(/\b(curl|wget)\b/);
+  });
+
+  it('is paired with a .dockerignore that keeps local output out of the build context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git']));
+  });
+});
+
+describe('docker/prometheus/prometheus.yml', () => {
+  interface ScrapeConfig {
+    job_name: string;
+    metrics_path?: string;
+    static_configs?: { targets: string[] }[];
+  }
+  const config = parse(read('docker/prometheus/prometheus.yml')) as { scrape_configs: ScrapeConfig[] };
+
+  it.each(SERVICE_NAMES)('scrapes %s at its port on /metrics', (name) => {
+    const target = `${name}:${SERVICE_DEFAULT_PORTS[name]}`;
+    const jobs = config.scrape_configs.filter((job) =>
+      (job.static_configs ?? []).some((sc) => sc.targets.includes(target)),
+    );
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].metrics_path ?? '/metrics').toBe('/metrics');
+  });
+
+  it('is the file mounted into the prometheus service', () => {
+    expect(services.prometheus.volumes).toContainEqual(
+      expect.stringMatching(/^\.\/docker\/prometheus\/prometheus\.yml:\/etc\/prometheus\/prometheus\.yml/),
+    );
+  });
+});
+
+describe('Grafana provisioning', () => {
+  interface Panel {
+    type: string;
+    datasource?: { uid?: string };
+    targets?: { expr?: string }[];
+    panels?: Panel[];
+  }
+  const dashboard = JSON.parse(read('docker/grafana/dashboards/kafka-core.json')) as { panels: Panel[] };
+  const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+  const expressions = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
+  const datasources = parse(read('docker/grafana/provisioning/datasources/prometheus.yml')) as {
+    datasources: { uid: string; type: string; url: string }[];
+  };
+  const providers = parse(read('docker/grafana/provisioning/dashboards/dashboards.yml')) as {
+    providers: { options: { path: string } }[];
+  };
+
+  it.each([
+    ['consumer lag', 'kafka_core_consumer_lag'],
+    ['dead letters', 'kafka_core_records_dead_lettered_total'],
+    ['outbox backlog', 'kafka_core_outbox_backlog'],
+    ['throughput', 'kafka_core_records_processed_total'],
+    ['errors', 'kafka_core_records_failed_total'],
+    ['processing latency', 'kafka_core_processing_duration_seconds_bucket'],
+    ['producer latency', 'kafka_core_producer_send_duration_seconds_bucket'],
+  ])('the dashboard has a panel for %s', (_, metric) => {
+    expect(expressions.some((e) => e.includes(metric))).toBe(true);
+  });
+
+  it('queries the provisioned Prometheus datasource, which points at the prometheus service', () => {
+    const prometheus = datasources.datasources.find((d) => d.type === 'prometheus');
+    expect(prometheus?.url).toBe('http://prometheus:9090');
+    const queryPanels = panels.filter((p) => p.targets?.length);
+    expect(queryPanels.length).toBeGreaterThan(0);
+    for (const panel of queryPanels) expect(panel.datasource?.uid).toBe(prometheus?.uid);
+  });
+
+  it('loads dashboards from the directory the compose file mounts them into', () => {
+    const mount = (services.grafana.volumes ?? [])
+      .filter((v): v is string => typeof v === 'string')
+      .find((v) => v.startsWith('./docker/grafana/dashboards:'));
+    expect(mount?.split(':')[1]).toBe(providers.providers[0].options.path);
+  });
+});
