@@ -20,6 +20,6 @@ if (!fs.existsSync(main)) {
   console.error(`${path.relative(root, main)} is missing: build first with "npm run build".`);
   process.exit(1);
 }
-const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8'));
-tsconfigPaths.register({ baseUrl: dist, paths: compilerOptions.paths });
+// `@app/<lib>` is `libs/<lib>/src`, as in tsconfig.json (which the runtime image does not ship).
+tsconfigPaths.register({ baseUrl: dist, paths: { '@app/*': ['libs/*/src'] } });
 require(main);
