@@ -290,9 +290,11 @@ async function waitForBrokers(brokers, { timeoutMs = 30000, expectNodes = broker
       lastError = err.message;
     }
     if (Date.now() + intervalMs > deadline) {
-      throw new KafkaSetupError(
-        `Kafka at ${brokers.join(',')} was not ready within ${Math.round(timeoutMs / 1000)} s (last check: ${lastError}).`,
+      const err = new KafkaSetupError(
+        `Kafka at ${brokers.join(',')} was not ready within ${(timeoutMs / 1000).toFixed(1)} s (last check: ${lastError}).`,
       );
+      err.lastError = lastError;
+      throw err;
     }
     await sleep(intervalMs);
   }
@@ -348,22 +350,9 @@ async function clearLeftovers(dataDir) {
   await waitUntil(() => live.every((n) => !running(n.pid)), 10000);
 }
 
-/** Picks ports, writes configs and formats storage where needed. Returns the per-node runtime records. */
-async function prepareNodes({ dataDir, logDir, count, port, java, jars }) {
-  // Reuse formatted storage only if it is exactly the requested cluster; a different node count would
-  // leave replicas and quorum voters that no longer exist.
-  const ids = Array.from({ length: count }, (_, i) => i);
-  const formatted = nodeDirs(dataDir).filter((n) => readClusterId(path.join(n.dir, 'data')));
-  const clusterIds = new Set(formatted.map((n) => readClusterId(path.join(n.dir, 'data'))));
-  if (formatted.length > 0 && (formatted.length !== count || !formatted.every((n) => n.id < count) || clusterIds.size > 1)) {
-    throw new KafkaSetupError(
-      `${dataDir} holds storage of a different cluster (${formatted.length} formatted node(s)); ` +
-        `start it with --nodes ${formatted.length}, pass --fresh to wipe it, or use another data dir.`,
-    );
-  }
-  const clusterId = formatted.length > 0 ? [...clusterIds][0] : newClusterId();
-
-  let brokerPorts = ids.map((i) => port + i);
+/** Broker ports (given, or free ones for port 0) plus free controller ports, checked before touching disk. */
+async function choosePorts(port, count) {
+  let brokerPorts = Array.from({ length: count }, (_, i) => port + i);
   let controllerPorts;
   if (port === 0) {
     const free = await findFreePorts(2 * count);
@@ -380,6 +369,25 @@ async function prepareNodes({ dataDir, logDir, count, port, java, jars }) {
     }
     controllerPorts = (await findFreePorts(2 * count)).filter((p) => !brokerPorts.includes(p)).slice(0, count);
   }
+
+  return { brokerPorts, controllerPorts };
+}
+
+/** Writes configs and formats storage where needed. Returns the per-node runtime records. */
+async function prepareNodes({ dataDir, logDir, count, ports, java, jars }) {
+  const { brokerPorts, controllerPorts } = ports;
+  // Reuse formatted storage only if it is exactly the requested cluster; a different node count would
+  // leave replicas and quorum voters that no longer exist.
+  const ids = Array.from({ length: count }, (_, i) => i);
+  const formatted = nodeDirs(dataDir).filter((n) => readClusterId(path.join(n.dir, 'data')));
+  const clusterIds = new Set(formatted.map((n) => readClusterId(path.join(n.dir, 'data'))));
+  if (formatted.length > 0 && (formatted.length !== count || !formatted.every((n) => n.id < count) || clusterIds.size > 1)) {
+    throw new KafkaSetupError(
+      `${dataDir} holds storage of a different cluster (${formatted.length} formatted node(s)); ` +
+        `start it with --nodes ${formatted.length}, pass --fresh to wipe it, or use another data dir.`,
+    );
+  }
+  const clusterId = formatted.length > 0 ? [...clusterIds][0] : newClusterId();
 
   const log4jFile = path.join(logDir, 'log4j.properties');
   fs.writeFileSync(log4jFile, LOG4J);
@@ -450,16 +458,15 @@ async function startKafka(opts = {}) {
   const java = checkJava();
   const jars = await ensureKafkaJars({ profile: 'broker', log });
   const ownsDataDir = !opts.dataDir;
+  if (!ownsDataDir) await clearLeftovers(path.resolve(opts.dataDir));
+  const ports = await choosePorts(port, count);
   const dataDir = ownsDataDir ? fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-core-')) : path.resolve(opts.dataDir);
-  if (!ownsDataDir) {
-    await clearLeftovers(dataDir);
-    if (fresh) fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  if (!ownsDataDir && fresh) fs.rmSync(dataDir, { recursive: true, force: true });
   const logDir = opts.logDir ? path.resolve(opts.logDir) : path.join(dataDir, 'logs');
   let clusterId, rts;
   try {
     fs.mkdirSync(logDir, { recursive: true });
-    ({ clusterId, rts } = await prepareNodes({ dataDir, logDir, count, port, java, jars }));
+    ({ clusterId, rts } = await prepareNodes({ dataDir, logDir, count, ports, java, jars }));
   } catch (err) {
     if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;
@@ -545,7 +552,7 @@ async function startKafka(opts = {}) {
     );
   }
 
-  async function waitReady(list, timeoutMs) {
+  async function waitReady(list, timeoutMs, reportedMs = timeoutMs) {
     try {
       await waitForBrokers(brokers, {
         timeoutMs,
@@ -557,8 +564,11 @@ async function startKafka(opts = {}) {
       });
     } catch (err) {
       await stopNodes(list, 'SIGKILL');
-      if (err instanceof KafkaSetupError && /was not ready within/.test(err.message)) {
-        throw new KafkaSetupError(`${err.message} See ${list.map((rt) => rt.info.logFile).join(', ')}`);
+      if (err.lastError !== undefined) {
+        throw new KafkaSetupError(
+          `Kafka did not become ready within ${(reportedMs / 1000).toFixed(1)} s (last check: ${err.lastError}). ` +
+            `See ${list.map((rt) => rt.info.logFile).join(', ')}`,
+        );
       }
       throw err;
     }
@@ -569,7 +579,7 @@ async function startKafka(opts = {}) {
   for (const rt of rts) spawnNode(rt);
   writeState();
   try {
-    await waitReady(rts, Math.max(1000, readyTimeoutMs - (Date.now() - t0)));
+    await waitReady(rts, Math.max(1000, readyTimeoutMs - (Date.now() - t0)), readyTimeoutMs);
   } catch (err) {
     fs.rmSync(path.join(dataDir, STATE_FILE), { force: true });
     ownedTempDirs.delete(dataDir); // Keep the logs the error message points at.

@@ -84,7 +84,10 @@ async function cmdStart(flags) {
     if (exiting) return;
     exiting = true;
     // Not yet ready: exiting runs the exit hook, which kills the JVMs this process started.
-    if (!handle) process.exit(code || 1);
+    if (!handle) {
+      progress('interrupted before Kafka was ready; stopped it');
+      process.exit(code || 1);
+    }
     handle.stop().then(
       () => process.exit(code),
       () => process.exit(1),

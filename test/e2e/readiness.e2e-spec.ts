@@ -6,6 +6,7 @@ const { startKafka } = require('../../scripts/kafka/kafka');
 
 interface KafkaHandle {
   bootstrap: string;
+  nodes: { id: number }[];
   stop(): Promise<void>;
   killNode(id: number, signal?: string): Promise<void>;
   startNode(id: number): Promise<void>;
@@ -38,16 +39,20 @@ describe('readiness follows the broker', () => {
   it('turns 503 when the broker dies and 200 when it is back, without a restart', async () => {
     expect(await readyStatus()).toBe(200);
 
-    await kafka.killNode(1, 'SIGKILL');
+    const [node] = kafka.nodes;
+    await kafka.killNode(node.id, 'SIGKILL');
     const downStarted = Date.now();
     await eventually(async () => ((await readyStatus()) === 503 ? true : undefined), 15_000, 250);
     const downAfterMs = Date.now() - downStarted;
-    const body = (await (await fetch(`${service.url}/health/ready`)).json()) as { error: Record<string, { status: string }> };
+    const body = (await (await fetch(`${service.url}/health/ready`)).json()) as {
+      info: Record<string, { status: string }>;
+      error: Record<string, { status: string }>;
+    };
     expect(body.error.kafka.status).toBe('down');
     // The database is still fine and reported as such.
-    expect(JSON.stringify(body)).toContain('"database":{"status":"up"');
+    expect(body.info.database.status).toBe('up');
 
-    await kafka.startNode(1);
+    await kafka.startNode(node.id);
     await eventually(async () => ((await readyStatus()) === 200 ? true : undefined), 60_000, 250);
     expect(downAfterMs).toBeLessThan(10_000);
   }, 120_000);

@@ -82,8 +82,13 @@ class KafkajsAdmin implements KafkaAdminPort {
       });
     } catch (error) {
       // Another instance may create the same topics at the same moment; that is success here.
-      const nested = (error as { errors?: { type?: string }[] }).errors ?? [];
-      if (nested.length === 0 || nested.some((e) => e.type !== 'TOPIC_ALREADY_EXISTS')) throw error;
+      const nested = (error as { errors?: { topic?: string; type?: string; message?: string }[] }).errors ?? [];
+      const failures = nested.filter((e) => e.type !== 'TOPIC_ALREADY_EXISTS');
+      if (nested.length === 0) throw error;
+      if (failures.length > 0) {
+        const detail = failures.map((e) => `${e.topic}: ${e.type} (${e.message})`).join('; ');
+        throw new Error(`Creating topics failed: ${detail}`, { cause: error });
+      }
     }
   }
 
