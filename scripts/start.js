@@ -188,6 +188,7 @@ async function main() {
     }
     await Promise.all(services.map(waitReady));
   } catch (error) {
+    if (stopping) return;
     if (error instanceof StartError || error instanceof kafkaLib.KafkaSetupError) {
       console.error(`\n\x1b[31m[start]\x1b[0m ${error.message}`);
       await shutdown(1);

@@ -2,240 +2,35 @@
 
 // Runs Kafka brokers in KRaft combined mode (each node is broker + controller) straight from the jars.
 
-const { spawn, spawnSync } = require('node:child_process');
-const crypto = require('node:crypto');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { KafkaSetupError } = require('./errors');
-const { KAFKA_VERSION, ensureKafkaJars, checkJava, pidAlive, sleep, tail } = require('./jars');
-
-const HOST = '127.0.0.1';
-const STOP_GRACE_MS = 15000;
-const STATE_FILE = 'kafka.json';
-
-// ---------------------------------------------------------------------------------------------------------
-// Ports
-
-function listenOn(port) {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ port, host: HOST, exclusive: true }, () => resolve(server));
-  });
-}
-
-/** Asks the kernel for `count` distinct free ports by holding that many listeners open at once. */
-async function findFreePorts(count) {
-  const servers = [];
-  try {
-    for (let i = 0; i < count; i++) servers.push(await listenOn(0));
-    return servers.map((s) => s.address().port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-}
-
-async function isPortFree(port) {
-  try {
-    const server = await listenOn(port);
-    await new Promise((resolve) => server.close(resolve));
-    return true;
-  } catch (err) {
-    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') return false;
-    throw err;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Files: cluster id, server.properties, log4j, pid files
-
-/** Same shape as Kafka's Uuid.randomUuid(): 16 random bytes, base64url without padding (22 chars). */
-function newClusterId() {
-  for (;;) {
-    const id = crypto.randomBytes(16).toString('base64url');
-    // Kafka's own generator also skips ids starting with '-': they look like an option to its CLI tools.
-    if (!id.startsWith('-')) return id;
-  }
-}
-
-function readClusterId(dataDir) {
-  const meta = path.join(dataDir, 'meta.properties');
-  if (!fs.existsSync(meta)) return null;
-  const m = fs.readFileSync(meta, 'utf8').match(/^cluster\.id=(.+)$/m);
-  return m ? m[1].trim() : null;
-}
-
-function serverProperties(node, all) {
-  const n = all.length;
-  const props = {
-    'process.roles': 'broker,controller',
-    'node.id': node.id,
-    // A static voter set: StorageTool can format without --standalone/--initial-controllers, and the
-    // controller ports may change between runs because they come from the config, not the metadata log.
-    'controller.quorum.voters': all.map((x) => `${x.id}@${HOST}:${x.controllerPort}`).join(','),
-    listeners: `PLAINTEXT://${HOST}:${node.port},CONTROLLER://${HOST}:${node.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${HOST}:${node.port}`,
-    'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'log.dirs': node.dataDir,
-    'num.partitions': 1,
-    // Internal topics cannot be created until this many brokers exist, so it must not exceed the node count.
-    'offsets.topic.replication.factor': Math.min(3, n),
-    // 10 instead of 50 partitions: the first consumer group's coordinator lookup creates them all.
-    'offsets.topic.num.partitions': 10,
-    'transaction.state.log.replication.factor': Math.min(3, n),
-    'transaction.state.log.min.isr': n >= 3 ? 2 : 1,
-    // The default 3 s delay only helps large groups settle; tests would just wait for it.
-    'group.initial.rebalance.delay.ms': 0,
-    'auto.create.topics.enable': true,
-    'delete.topic.enable': true,
-    // Fence a dead node after 4 s instead of 9 s: fencing is what drops it from every ISR and moves
-    // leadership, so killNode() failover tests finish within a producer's default retry budget.
-    'broker.heartbeat.interval.ms': 1000,
-    'broker.session.timeout.ms': 4000,
-  };
-  const body = Object.entries(props)
-    .map(([k, v]) => `${k}=${v}`)
-    .join('\n');
-  return `# Written by scripts/kafka/broker.js on every start; edits are overwritten.\n${body}\n`;
-}
-
-// reload4j syntax; ${kafka.logs.dir} is a system property set per node, as in Kafka's own log4j.properties.
-const LOG4J = `# Written by scripts/kafka/broker.js. Each node logs to <kafka.logs.dir>/server.log, nothing to the console.
-log4j.rootLogger=INFO, file
-log4j.appender.file=org.apache.log4j.RollingFileAppender
-log4j.appender.file.File=\${kafka.logs.dir}/server.log
-log4j.appender.file.MaxFileSize=5MB
-log4j.appender.file.MaxBackupIndex=2
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.org.apache.kafka.controller=WARN
-log4j.logger.kafka.log=WARN
-log4j.logger.org.apache.kafka.storage.internals.log=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.kafka.request.logger=WARN
-`;
-
-/** The JVM's command line, read from /proc (or `ps` where there is no /proc); '' if it is gone. */
-function commandLine(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    if (fs.existsSync('/proc/self')) return '';
-    const res = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
-    return res.status === 0 ? res.stdout : '';
-  }
-}
-
-/** Alive and not a zombie: an exited child whose parent has not reaped it still answers kill(pid, 0). */
-function running(pid) {
-  if (!pid || !pidAlive(pid)) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/** Only a JVM running kafka.Kafka on this exact config counts, so a recycled pid is never killed. */
-function isOurBroker(pid, propsFile) {
-  const cmd = commandLine(pid);
-  return running(pid) && cmd.includes('kafka.Kafka') && cmd.includes(propsFile);
-}
-
-function readPid(file) {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function readState(dataDir) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dataDir, STATE_FILE), 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-function nodeDirs(dataDir) {
-  if (!fs.existsSync(dataDir)) return [];
-  return fs
-    .readdirSync(dataDir)
-    .filter((d) => /^node-\d+$/.test(d))
-    .map((d) => ({ id: Number(d.slice(5)), dir: path.join(dataDir, d) }));
-}
-
-/** Brokers whose pid files in dataDir point at a live kafka.Kafka process for that node. */
-function liveBrokers(dataDir) {
-  return nodeDirs(dataDir)
-    .map(({ id, dir }) => ({ id, pidFile: path.join(dir, 'kafka.pid'), props: path.join(dir, 'server.properties') }))
-    .map((n) => ({ ...n, pid: readPid(n.pidFile) }))
-    .filter((n) => n.pid && isOurBroker(n.pid, n.props));
-}
-
-function fileSize(file) {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** Last lines written to `file` since byte `from` (logs are appended to across runs). */
-function tailSince(file, from, lines) {
-  try {
-    const buf = fs.readFileSync(file);
-    return tail(buf.subarray(from <= buf.length ? from : 0).toString('utf8'), lines);
-  } catch {
-    return '';
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Stopping processes
-
-async function waitUntil(pred, timeoutMs, intervalMs = 100) {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) return false;
-    await sleep(intervalMs);
-  }
-  return true;
-}
-
-function signal(pid, sig) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
-}
-
-/** SIGTERM starts Kafka's controlled shutdown; SIGKILL if it has not finished within the grace period. */
-async function terminate(pid, isRunning, graceMs = STOP_GRACE_MS) {
-  if (!isRunning()) return;
-  signal(pid, 'SIGCONT'); // A node paused with killNode(id, 'SIGSTOP') would never act on SIGTERM.
-  signal(pid, 'SIGTERM');
-  if (await waitUntil(() => !isRunning(), graceMs)) return;
-  signal(pid, 'SIGKILL');
-  await waitUntil(() => !isRunning(), 10000);
-}
-
-/** Stops the brokers recorded by pid files in dataDir (used for `start --detach`). Returns the pids. */
-async function stopDataDir(dataDir) {
-  const live = liveBrokers(dataDir);
-  await Promise.all(live.map((n) => terminate(n.pid, () => isOurBroker(n.pid, n.props))));
-  for (const { dir } of nodeDirs(dataDir)) fs.rmSync(path.join(dir, 'kafka.pid'), { force: true });
-  fs.rmSync(path.join(dataDir, STATE_FILE), { force: true });
-  return live.map((n) => n.pid);
-}
+const { KAFKA_VERSION, ensureKafkaJars, checkJava, sleep, tail } = require('./jars');
+const {
+  HOST,
+  choosePorts,
+  newClusterId,
+  readClusterId,
+  serverProperties,
+  LOG4J,
+  jvmArgs,
+} = require('./config');
+const procs = require('./procs');
+const {
+  STATE_FILE,
+  STOP_GRACE_MS,
+  running,
+  readState,
+  nodeDirs,
+  liveBrokers,
+  fileSize,
+  tailSince,
+  waitUntil,
+  signal,
+  terminate,
+} = procs;
 
 // Last-resort cleanup: if the calling process exits without stop(), its (non-detached) JVMs go with it.
 const attached = new Set();
@@ -257,7 +52,10 @@ function installExitHook() {
  * Resolves once every broker in `brokers` answers a metadata request and reports at least `expectNodes`
  * live brokers (KRaft only lists registered, unfenced brokers). `check` may throw to abort early.
  */
-async function waitForBrokers(brokers, { timeoutMs = 30000, expectNodes = brokers.length, intervalMs = 250, check } = {}) {
+async function waitForBrokers(
+  brokers,
+  { timeoutMs = 30000, expectNodes = brokers.length, intervalMs = 250, check } = {},
+) {
   const { Kafka, logLevel } = require('kafkajs');
   const deadline = Date.now() + timeoutMs;
   let lastError = 'no answer yet';
@@ -303,20 +101,6 @@ async function waitForBrokers(brokers, { timeoutMs = 30000, expectNodes = broker
 // ---------------------------------------------------------------------------------------------------------
 // Starting
 
-function jvmArgs({ heapMb, log4jFile, nodeLogDir }) {
-  return [
-    `-Xms${Math.min(128, heapMb)}m`,
-    `-Xmx${heapMb}m`,
-    '-XX:+UseG1GC',
-    '-XX:MaxGCPauseMillis=20',
-    '-XX:+ExitOnOutOfMemoryError',
-    '-Xshare:auto',
-    '-Djava.awt.headless=true',
-    `-Dlog4j.configuration=file:${log4jFile}`,
-    `-Dkafka.logs.dir=${nodeLogDir}`,
-  ];
-}
-
 function runToCompletion(cmd, args, opts) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -350,29 +134,6 @@ async function clearLeftovers(dataDir) {
   await waitUntil(() => live.every((n) => !running(n.pid)), 10000);
 }
 
-/** Broker ports (given, or free ones for port 0) plus free controller ports, checked before touching disk. */
-async function choosePorts(port, count) {
-  let brokerPorts = Array.from({ length: count }, (_, i) => port + i);
-  let controllerPorts;
-  if (port === 0) {
-    const free = await findFreePorts(2 * count);
-    brokerPorts = free.slice(0, count);
-    controllerPorts = free.slice(count);
-  } else {
-    for (const p of brokerPorts) {
-      if (!(await isPortFree(p))) {
-        throw new KafkaSetupError(
-          `Port ${p} is already in use: another Kafka (or something else) is listening there. ` +
-            'Stop it, choose another port (KAFKA_PORT=...), or point KAFKA_BROKERS at it to reuse it.',
-        );
-      }
-    }
-    controllerPorts = (await findFreePorts(2 * count)).filter((p) => !brokerPorts.includes(p)).slice(0, count);
-  }
-
-  return { brokerPorts, controllerPorts };
-}
-
 /** Writes configs and formats storage where needed. Returns the per-node runtime records. */
 async function prepareNodes({ dataDir, logDir, count, ports, java, jars }) {
   const { brokerPorts, controllerPorts } = ports;
@@ -381,7 +142,10 @@ async function prepareNodes({ dataDir, logDir, count, ports, java, jars }) {
   const ids = Array.from({ length: count }, (_, i) => i);
   const formatted = nodeDirs(dataDir).filter((n) => readClusterId(path.join(n.dir, 'data')));
   const clusterIds = new Set(formatted.map((n) => readClusterId(path.join(n.dir, 'data'))));
-  if (formatted.length > 0 && (formatted.length !== count || !formatted.every((n) => n.id < count) || clusterIds.size > 1)) {
+  if (
+    formatted.length > 0 &&
+    (formatted.length !== count || !formatted.every((n) => n.id < count) || clusterIds.size > 1)
+  ) {
     throw new KafkaSetupError(
       `${dataDir} holds storage of a different cluster (${formatted.length} formatted node(s)); ` +
         `start it with --nodes ${formatted.length}, pass --fresh to wipe it, or use another data dir.`,
@@ -438,7 +202,9 @@ async function prepareNodes({ dataDir, logDir, count, ports, java, jars }) {
         ];
         const { code, output } = await runToCompletion(java, args, { cwd: rt.dir });
         if (code !== 0) {
-          throw new KafkaSetupError(`Formatting Kafka storage in ${rt.dataDir} failed (exit ${code}):\n${tail(output, 30)}`);
+          throw new KafkaSetupError(
+            `Formatting Kafka storage in ${rt.dataDir} failed (exit ${code}):\n${tail(output, 30)}`,
+          );
         }
       }),
   );
@@ -450,7 +216,9 @@ async function startKafka(opts = {}) {
   const { port = 9092, nodes: count = 1, heapMb = 512, fresh = false, log, readyTimeoutMs = 90000 } = opts;
   // detached: JVMs outlive this process (CLI `start --detach`); onNodeExit: told about unexpected exits.
   const { detached = false, onNodeExit } = opts;
-  if (!Number.isInteger(count) || count < 1) throw new KafkaSetupError(`nodes must be a positive integer, got ${count}.`);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new KafkaSetupError(`nodes must be a positive integer, got ${count}.`);
+  }
   if (!Number.isInteger(port) || port < 0 || port + count - 1 > 65535) {
     throw new KafkaSetupError(`port must be 0 (pick free ports) or a TCP port, got ${port}.`);
   }
@@ -460,7 +228,9 @@ async function startKafka(opts = {}) {
   const ownsDataDir = !opts.dataDir;
   if (!ownsDataDir) await clearLeftovers(path.resolve(opts.dataDir));
   const ports = await choosePorts(port, count);
-  const dataDir = ownsDataDir ? fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-core-')) : path.resolve(opts.dataDir);
+  const dataDir = ownsDataDir
+    ? fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-core-'))
+    : path.resolve(opts.dataDir);
   if (!ownsDataDir && fresh) fs.rmSync(dataDir, { recursive: true, force: true });
   const logDir = opts.logDir ? path.resolve(opts.logDir) : path.join(dataDir, 'logs');
   let clusterId, rts;
@@ -520,8 +290,9 @@ async function startKafka(opts = {}) {
       attached.delete(rt);
       if (!rt.stopping && !stopped && onNodeExit) onNodeExit(rt.info, code, sig);
     });
-    if (detached) child.unref();
-    else attached.add(rt);
+    // Unref'd either way: a caller that forgets stop() still exits, and the exit hook then kills the JVM.
+    child.unref();
+    if (!detached) attached.add(rt);
     rt.info.pid = child.pid;
     fs.writeFileSync(rt.pidFile, `${child.pid}\n`);
   }
@@ -616,7 +387,10 @@ async function startKafka(opts = {}) {
       return stopped;
     },
 
-    /** SIGKILL (default) simulates a crash. SIGSTOP freezes the node until startNode() or SIGCONT. */
+    /**
+     * SIGKILL (default) simulates a crash; SIGTERM/SIGINT/SIGHUP a clean shutdown. Either way this resolves
+     * once the JVM is gone. SIGSTOP freezes the node (no exit) until startNode() or SIGCONT.
+     */
     async killNode(id, sig = 'SIGKILL') {
       const rt = byId(id);
       if (!isRunning(rt)) return;
@@ -625,9 +399,10 @@ async function startKafka(opts = {}) {
         signal(rt.child.pid, sig);
         return;
       }
-      rt.stopping = true;
+      const terminating = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP'].includes(sig);
+      if (terminating) rt.stopping = true;
       signal(rt.child.pid, sig);
-      if (sig === 'SIGKILL') await waitUntil(() => !isRunning(rt), 10000);
+      if (terminating) await waitUntil(() => !isRunning(rt), STOP_GRACE_MS);
     },
 
     async stopNode(id) {
@@ -652,4 +427,4 @@ async function startKafka(opts = {}) {
   };
 }
 
-module.exports = { startKafka, waitForBrokers, stopDataDir, readState, liveBrokers, HOST };
+module.exports = { startKafka, waitForBrokers, stopDataDir: procs.stopDataDir, readState, liveBrokers, HOST };

@@ -49,7 +49,10 @@ function checkJava() {
   const bin = javaBin();
   const res = spawnSync(bin, ['-version'], { encoding: 'utf8', timeout: 30000 });
   if (res.error) {
-    const why = res.error.code === 'ENOENT' ? '`java` was not found on PATH' : `\`${bin} -version\` failed (${res.error.message})`;
+    const why =
+      res.error.code === 'ENOENT'
+        ? '`java` was not found on PATH'
+        : `\`${bin} -version\` failed (${res.error.message})`;
     throw new KafkaSetupError(
       `Kafka ${KAFKA_VERSION} needs Java ${MIN_JAVA}+, but ${why}. ` +
         `Install it (e.g. \`apt-get install openjdk-17-jre-headless\`), ${ALTERNATIVES}.`,
@@ -105,7 +108,10 @@ async function acquireLock(lockDir, log) {
   for (;;) {
     try {
       fs.mkdirSync(lockDir);
-      fs.writeFileSync(path.join(lockDir, 'owner'), `${process.pid} ${os.hostname()} ${new Date().toISOString()}\n`);
+      fs.writeFileSync(
+        path.join(lockDir, 'owner'),
+        `${process.pid} ${os.hostname()} ${new Date().toISOString()}\n`,
+      );
       return () => fs.rmSync(lockDir, { recursive: true, force: true });
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
@@ -137,7 +143,8 @@ async function acquireLock(lockDir, log) {
           'If no such process is running, delete the lock directory.',
       );
     }
-    if (!announced && log) log(`Waiting for another process that is fetching Kafka jars (lock ${lockDir})...`);
+    if (!announced && log)
+      log(`Waiting for another process that is fetching Kafka jars (lock ${lockDir})...`);
     announced = true;
     await sleep(500);
   }
@@ -200,7 +207,10 @@ async function ensureKafkaJars({ profile = 'broker', log } = {}) {
       );
     }
     const jars = fs.readdirSync(tmp).filter((f) => f.endsWith('.jar')).length;
-    fs.writeFileSync(path.join(tmp, MARKER), `kafka ${KAFKA_VERSION} ${profile}: ${jars} jars, ${new Date().toISOString()}\n`);
+    fs.writeFileSync(
+      path.join(tmp, MARKER),
+      `kafka ${KAFKA_VERSION} ${profile}: ${jars} jars, ${new Date().toISOString()}\n`,
+    );
     // Populate a private directory and rename it into place, so readers never see a half-copied classpath.
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
@@ -216,4 +226,14 @@ async function toolsClasspath({ log } = {}) {
   return `${await ensureKafkaJars({ profile: 'tools', log })}/*`;
 }
 
-module.exports = { KAFKA_VERSION, ensureKafkaJars, toolsClasspath, checkJava, cacheRoot, jarsDir, pidAlive, sleep, tail };
+module.exports = {
+  KAFKA_VERSION,
+  ensureKafkaJars,
+  toolsClasspath,
+  checkJava,
+  cacheRoot,
+  jarsDir,
+  pidAlive,
+  sleep,
+  tail,
+};

@@ -58,7 +58,8 @@ function parseArgs(argv) {
 
 function intFlag(value, name) {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(String(value))) throw new UsageError(`${name} must be a non-negative integer, got "${value}"`);
+  if (!/^\d+$/.test(String(value)))
+    throw new UsageError(`${name} must be a non-negative integer, got "${value}"`);
   return Number(value);
 }
 
@@ -111,12 +112,17 @@ async function cmdStart(flags) {
     `Kafka ${KAFKA_VERSION} ready on ${handle.bootstrap} (${n} node${n === 1 ? '' : 's'}, ${secs} s); logs: ${handle.logDir}\n`,
   );
   if (opts.detached) process.exit(0);
+  setInterval(() => {}, 1 << 30); // The JVMs are unref'd; stay up until a signal arrives.
 }
 
 async function cmdStop(flags) {
   const dataDir = dataDirOf(flags);
   const pids = await stopDataDir(dataDir);
-  console.log(pids.length ? `Stopped Kafka (pid ${pids.join(', ')}) in ${dataDir}` : `No Kafka is running from ${dataDir}`);
+  console.log(
+    pids.length
+      ? `Stopped Kafka (pid ${pids.join(', ')}) in ${dataDir}`
+      : `No Kafka is running from ${dataDir}`,
+  );
 }
 
 async function cmdStatus(flags) {
@@ -133,7 +139,9 @@ async function cmdStatus(flags) {
     );
   } catch (err) {
     if (!(err instanceof KafkaSetupError)) throw err;
-    const hint = pids.length ? ` (pid ${pids.join(', ')} from ${dataDir} is running but not answering yet)` : '';
+    const hint = pids.length
+      ? ` (pid ${pids.join(', ')} from ${dataDir} is running but not answering yet)`
+      : '';
     console.log(`Kafka is not answering on ${brokers.join(',')}${hint}`);
     process.exitCode = 3;
   }
@@ -162,7 +170,8 @@ async function main(argv) {
       classpath: () => cmdClasspath(positional[0]),
       help: () => process.stdout.write(USAGE),
     };
-    if (!commands[command]) throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+    if (!commands[command])
+      throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
     await commands[command]();
   } catch (err) {
     if (err instanceof UsageError) {
@@ -177,6 +186,14 @@ async function main(argv) {
   }
 }
 
-module.exports = { KafkaSetupError, ensureKafkaJars, toolsClasspath, startKafka, waitForBrokers, stopDataDir, KAFKA_VERSION };
+module.exports = {
+  KafkaSetupError,
+  ensureKafkaJars,
+  toolsClasspath,
+  startKafka,
+  waitForBrokers,
+  stopDataDir,
+  KAFKA_VERSION,
+};
 
 if (require.main === module) main(process.argv.slice(2));

@@ -21,14 +21,23 @@ export async function runService(service: ServiceName, root: ServiceModuleFactor
   const logger = new Logger(service);
   try {
     const config = loadServiceConfig(service);
-    const app = configureApp(await NestFactory.create(root.register(config), { logger: config.logLevels }));
+    // abortOnError off: startup failures reach the catch below and print as one sentence.
+    const app = configureApp(
+      await NestFactory.create(root.register(config), { logger: config.logLevels, abortOnError: false }),
+    );
     await app.listen(config.port, config.host);
     const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
     logger.log(`${service} listening on http://${shownHost}:${config.port}`);
   } catch (error) {
     const err = error as Error;
-    const expected = err instanceof ConfigError || err.name === 'BrokerUnavailableError' || (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
-    logger.error(expected ? err.message : err.stack);
+    const code = (err as NodeJS.ErrnoException).code;
+    const expected =
+      err instanceof ConfigError ||
+      err.name === 'BrokerUnavailableError' ||
+      code === 'EADDRINUSE' ||
+      code === 'ECONNREFUSED' ||
+      code === 'ENOTFOUND';
+    logger.error(expected ? `Cannot start: ${err.message}` : err.stack);
     process.exit(1);
   }
 }

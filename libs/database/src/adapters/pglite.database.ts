@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { PGlite, Transaction } from '@electric-sql/pglite';
 import { Database, QueryResult, SqlExecutor, assertIdentifier } from '../database.port';
 
@@ -30,6 +31,8 @@ export class PgliteDatabase extends PgliteExecutor implements Database {
 
   static async open(dataDir: string | undefined, schema: string): Promise<PgliteDatabase> {
     assertIdentifier(schema, 'schema');
+    // PGlite creates only the last path segment; a fresh clone has no parent folder yet.
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
     const db = new PGlite(dataDir);
     await db.waitReady;
     // One connection, so a session-level search_path holds for every later statement.

@@ -91,7 +91,17 @@ export interface KafkaAdminPort {
   partitionCounts(names: string[]): Promise<Map<string, number>>;
   createTopics(topics: TopicSpec[]): Promise<void>;
   addPartitions(topic: string, count: number): Promise<void>;
+  /**
+   * Resolves once every partition of the topics has a leader. A topic another client just created
+   * is not yet in every broker's metadata, and subscribing to it then fails.
+   */
+  awaitTopicsReady(names: string[], timeoutMs: number): Promise<void>;
   disconnect(): Promise<void>;
+}
+
+/** Errors from the port say whether trying the same call again may succeed (Kafka's own flag). */
+export function isRetriable(error: unknown): boolean {
+  return (error as { retriable?: boolean } | undefined)?.retriable === true;
 }
 
 export interface KafkaClientPort {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Admin, Consumer, IHeaders, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import { Admin, Consumer, IHeaders, Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
 import {
   BatchControls,
   ClusterDescription,
@@ -30,7 +30,10 @@ function nestLogCreator() {
     ({ level, log }: LogEntry) => {
       const { message, ...extra } = log;
       const text = `${message} ${JSON.stringify(extra)}`;
-      if (level === logLevel.ERROR) logger.error(text);
+      // Error responses are also thrown to the caller, which decides whether they matter (a topic
+      // another instance created first does not); logging them here too would only alarm.
+      if (message.startsWith('Response ')) logger.debug(text);
+      else if (level === logLevel.ERROR) logger.error(text);
       else if (level === logLevel.WARN) logger.warn(text);
       else logger.debug(text);
     };
@@ -87,13 +90,29 @@ class KafkajsAdmin implements KafkaAdminPort {
       if (nested.length === 0) throw error;
       if (failures.length > 0) {
         const detail = failures.map((e) => `${e.topic}: ${e.type} (${e.message})`).join('; ');
-        throw new Error(`Creating topics failed: ${detail}`, { cause: error });
+        const wrapped = new Error(`Creating topics failed: ${detail}`, { cause: error });
+        throw Object.assign(wrapped, { retriable: failures.every((e) => (e as { retriable?: boolean }).retriable) });
       }
     }
   }
 
   async addPartitions(topic: string, count: number): Promise<void> {
     await this.admin.createPartitions({ topicPartitions: [{ topic, count }] });
+  }
+
+  async awaitTopicsReady(names: string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: names });
+        const ready = topics.length === names.length && topics.every((t) => t.partitions.every((p) => p.leader >= 0));
+        if (ready) return;
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`Topics without a leader after ${timeoutMs} ms: ${names.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   disconnect(): Promise<void> {
@@ -198,7 +217,13 @@ export class KafkajsClient implements KafkaClientPort {
 
   producer(): KafkaProducerPort {
     return new KafkajsProducer(
-      this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+      this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // murmur2 on the key, as the Java client: keyed records land where Java producers put them.
+        createPartitioner: Partitioners.DefaultPartitioner,
+      }),
     );
   }
 }

@@ -21,6 +21,7 @@ export const DLT_HEADERS = {
 
 /** Control characters and line breaks are dropped so a message cannot forge log or header lines. */
 function sanitize(message: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point here
   return capHeader(message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim());
 }
 

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
-import { KAFKA_CLIENT, KafkaClientPort } from '../client/kafka-client.port';
+import { isRetriable, KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort } from '../client/kafka-client.port';
 import { ListenerExplorer } from '../discovery/listener-explorer';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.options';
 import { KafkaPublisher } from '../producer/kafka-publisher';
-import { provisionTopics } from '../topics/topic-provisioner';
+import { ProvisionReport, provisionTopics } from '../topics/topic-provisioner';
 import { deadLetterSink } from './dead-letter-sink';
 import { ListenerContainer } from './listener-container';
 import { waitForBroker } from './wait-for-broker';
@@ -36,11 +36,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
         this.options.startupTimeoutMs ?? KAFKA_CORE_DEFAULTS.startupTimeoutMs,
         (error, delay) => this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
       );
-      const report = await provisionTopics(
-        admin,
-        this.options.topics ?? [],
-        this.options.replicationFactor ?? KAFKA_CORE_DEFAULTS.replicationFactor,
-      );
+      const report = await this.provision(admin);
       if (report.created.length > 0) this.logger.log(`Created topics: ${report.created.join(', ')}`);
     } finally {
       await admin.disconnect().catch(() => undefined);
@@ -51,6 +47,22 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       await container.start();
       this.containers.push(container);
       this.logger.log(`Listener ${definition.id} consuming ${definition.topics.join(', ')} as ${definition.groupId}`);
+    }
+  }
+
+  /** Services sharing a fresh broker create the same topics at once; Kafka flags that race retriable. */
+  private async provision(admin: KafkaAdminPort, attempts = 5): Promise<ProvisionReport> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await provisionTopics(
+          admin,
+          this.options.topics ?? [],
+          this.options.replicationFactor ?? KAFKA_CORE_DEFAULTS.replicationFactor,
+        );
+      } catch (error) {
+        if (!isRetriable(error) || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
     }
   }
 

@@ -17,6 +17,7 @@ export async function provisionTopics(
   admin: KafkaAdminPort,
   declarations: readonly TopicDeclaration[],
   defaultReplicationFactor: number,
+  readyTimeoutMs = 30_000,
   logger = new Logger('TopicProvisioner'),
 ): Promise<ProvisionReport> {
   const wanted = expandDeclarations(declarations);
@@ -49,5 +50,9 @@ export async function provisionTopics(
     await admin.createTopics(missing);
     report.created.push(...missing.map((t) => t.name));
   }
+  await admin.awaitTopicsReady(
+    wanted.map((t) => t.name),
+    readyTimeoutMs,
+  );
   return report;
 }
