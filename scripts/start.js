@@ -24,8 +24,10 @@ class StartError extends Error {}
 
 function run(command, args, what) {
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
-  if (result.error?.code === 'ENOENT') throw new StartError(`${command} is not installed (needed to ${what}).`);
-  if (result.status !== 0) throw new StartError(`${what} failed (${command} ${args.join(' ')} exited ${result.status}).`);
+  if (result.error?.code === 'ENOENT')
+    throw new StartError(`${command} is not installed (needed to ${what}).`);
+  if (result.status !== 0)
+    throw new StartError(`${what} failed (${command} ${args.join(' ')} exited ${result.status}).`);
 }
 
 function ensureDependencies() {
@@ -52,7 +54,11 @@ function ensureBuild() {
   if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= sources) return;
   say('Building…');
   fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-  run(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', 'tsconfig.build.json'], 'build');
+  run(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', 'tsconfig.build.json'],
+    'build',
+  );
 }
 
 function portTaken(port, host = '127.0.0.1') {
@@ -68,7 +74,9 @@ async function ensureKafka(kafkaLib) {
     const brokers = process.env.KAFKA_BROKERS.split(',');
     say(`Using Kafka at ${brokers.join(',')} (KAFKA_BROKERS)`);
     await kafkaLib.waitForBrokers(brokers, { timeoutMs: 15_000 }).catch(() => {
-      throw new StartError(`Kafka at ${brokers.join(',')} does not answer. Start it, or unset KAFKA_BROKERS to use a local one.`);
+      throw new StartError(
+        `Kafka at ${brokers.join(',')} does not answer. Start it, or unset KAFKA_BROKERS to use a local one.`,
+      );
     });
     return { brokers: brokers.join(','), stop: async () => undefined };
   }
@@ -76,9 +84,14 @@ async function ensureKafka(kafkaLib) {
   if (await portTaken(port)) {
     // Something listens already: reuse it when it is a Kafka broker (e.g. `npm run kafka` in another terminal).
     const brokers = [`127.0.0.1:${port}`];
-    const isKafka = await kafkaLib.waitForBrokers(brokers, { timeoutMs: 5_000 }).then(() => true, () => false);
+    const isKafka = await kafkaLib.waitForBrokers(brokers, { timeoutMs: 5_000 }).then(
+      () => true,
+      () => false,
+    );
     if (!isKafka) {
-      throw new StartError(`Port ${port} is in use by something that is not Kafka. Free it, or set KAFKA_PORT or KAFKA_BROKERS.`);
+      throw new StartError(
+        `Port ${port} is in use by something that is not Kafka. Free it, or set KAFKA_PORT or KAFKA_BROKERS.`,
+      );
     }
     say(`Reusing the Kafka broker already running on 127.0.0.1:${port}`);
     return { brokers: brokers.join(','), stop: async () => undefined };
@@ -89,7 +102,9 @@ async function ensureKafka(kafkaLib) {
     dataDir: process.env.KAFKA_DATA_DIR || path.join(root, '.data', 'kafka'),
     log: (line) => say(line),
   });
-  say(`Kafka ready in ${(kafka.startupMs / 1000).toFixed(1)} s (logs: ${path.relative(root, kafka.logDir) || kafka.logDir})`);
+  say(
+    `Kafka ready in ${(kafka.startupMs / 1000).toFixed(1)} s (logs: ${path.relative(root, kafka.logDir) || kafka.logDir})`,
+  );
   return { brokers: kafka.bootstrap, stop: () => kafka.stop() };
 }
 
@@ -173,9 +188,11 @@ async function main() {
     kafka = await ensureKafka(kafkaLib);
     for (const [name, port, portVar] of SERVICES) {
       const chosen = Number(process.env[portVar] || port);
-      if (await portTaken(chosen)) throw new StartError(`Port ${chosen} for ${name} is in use. Free it or set ${portVar}.`);
+      if (await portTaken(chosen))
+        throw new StartError(`Port ${chosen} for ${name} is in use. Free it or set ${portVar}.`);
     }
-    if (!process.env.DATABASE_URL) say('No DATABASE_URL: each service uses its embedded database under .data/pglite/');
+    if (!process.env.DATABASE_URL)
+      say('No DATABASE_URL: each service uses its embedded database under .data/pglite/');
     services = startServices(kafka.brokers);
     for (const service of services) {
       service.child.once('exit', (code, signal) => {

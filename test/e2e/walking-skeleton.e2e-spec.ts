@@ -51,7 +51,12 @@ describe('walking skeleton: operation logs from the monolith to the logging-serv
 
   it('provisions the declared topics with their retry and dead-letter companions', async () => {
     const metadata = await admin.fetchTopicMetadata({
-      topics: [TOPICS.loggingEvents, `${TOPICS.loggingEvents}-retry`, `${TOPICS.loggingEvents}-dlq`, TOPICS.auditEvents],
+      topics: [
+        TOPICS.loggingEvents,
+        `${TOPICS.loggingEvents}-retry`,
+        `${TOPICS.loggingEvents}-dlq`,
+        TOPICS.auditEvents,
+      ],
     });
     expect(metadata.topics.map((t) => [t.name, t.partitions.length]).sort()).toEqual(
       [
@@ -68,10 +73,20 @@ describe('walking skeleton: operation logs from the monolith to the logging-serv
     const response = await fetch(`${monolith.url}/operation-logs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-correlation-id': correlationId },
-      body: JSON.stringify({ operation: 'patient.create', level: 'info', message: 'created', context: { ward: '3B' } }),
+      body: JSON.stringify({
+        operation: 'patient.create',
+        level: 'info',
+        message: 'created',
+        context: { ward: '3B' },
+      }),
     });
     expect(response.status).toBe(202);
-    const accepted = (await response.json()) as { eventId: string; topic: string; partition: number; offset: string };
+    const accepted = (await response.json()) as {
+      eventId: string;
+      topic: string;
+      partition: number;
+      offset: string;
+    };
     expect(accepted.topic).toBe('logging-events');
     expect(accepted.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
@@ -113,7 +128,10 @@ describe('walking skeleton: operation logs from the monolith to the logging-serv
 
   it('dead-letters a record that is not JSON and keeps the partition flowing', async () => {
     const dlq: KafkaMessage[] = [];
-    const consumer: Consumer = rawKafka().consumer({ groupId: uniqueName('dlq-observer'), maxWaitTimeInMs: 100 });
+    const consumer: Consumer = rawKafka().consumer({
+      groupId: uniqueName('dlq-observer'),
+      maxWaitTimeInMs: 100,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: `${TOPICS.loggingEvents}-dlq`, fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void dlq.push(message) });
@@ -132,14 +150,22 @@ describe('walking skeleton: operation logs from the monolith to the logging-serv
         {
           key: 'good',
           partition: 0,
-          value: JSON.stringify({ service: 'test', level: 'warn', operation: 'after', message: 'ok', occurredAt: new Date() }),
+          value: JSON.stringify({
+            service: 'test',
+            level: 'warn',
+            operation: 'after',
+            message: 'ok',
+            occurredAt: new Date(),
+          }),
           headers: { 'event-id': '0190a000-0000-7000-8000-000000000001', 'correlation-id': correlationId },
         },
       ],
     });
     await producer.disconnect();
 
-    await eventually(async () => ((await searchLogs(`correlationId=${correlationId}`)).length === 1 ? true : undefined));
+    await eventually(async () =>
+      (await searchLogs(`correlationId=${correlationId}`)).length === 1 ? true : undefined,
+    );
     const dead = await eventually(async () => dlq.find((m) => m.key?.toString() === 'poison'));
     await consumer.disconnect();
 

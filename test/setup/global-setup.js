@@ -33,7 +33,9 @@ module.exports = async function globalSetup() {
     globalThis.__KAFKA_CORE_TEST_BROKER__ = kafka;
     // Jest workers start after this and inherit the environment.
     process.env.KAFKA_BROKERS = kafka.bootstrap;
-    console.log(`\nKafka ${kafka.bootstrap} ready in ${(kafka.startupMs / 1000).toFixed(1)} s (logs: ${kafka.logDir})`);
+    console.log(
+      `\nKafka ${kafka.bootstrap} ready in ${(kafka.startupMs / 1000).toFixed(1)} s (logs: ${kafka.logDir})`,
+    );
   } catch (error) {
     if (error instanceof KafkaSetupError) throw new Error(`Cannot start the test broker: ${error.message}`);
     throw error;

@@ -2,7 +2,10 @@ import { Admin, Kafka, logLevel } from 'kafkajs';
 
 export function testBrokers(): string[] {
   const brokers = process.env.KAFKA_BROKERS;
-  if (!brokers) throw new Error('KAFKA_BROKERS is not set: run the tests through jest, whose global setup starts a broker');
+  if (!brokers)
+    throw new Error(
+      'KAFKA_BROKERS is not set: run the tests through jest, whose global setup starts a broker',
+    );
   return brokers.split(',');
 }
 
@@ -17,4 +20,5 @@ export async function endOffsetSum(admin: Admin, topic: string): Promise<number>
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
 }
 
-export const uniqueName = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export const uniqueName = (prefix: string): string =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

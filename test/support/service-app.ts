@@ -18,7 +18,10 @@ export async function startService(
   root: { register(config: ServiceConfig): DynamicModule },
   env: NodeJS.ProcessEnv,
 ): Promise<RunningService> {
-  const config: ServiceConfig = { ...loadServiceConfig(service, { LOG_LEVEL: 'warn', ...env }), host: '127.0.0.1' };
+  const config: ServiceConfig = {
+    ...loadServiceConfig(service, { LOG_LEVEL: 'warn', ...env }),
+    host: '127.0.0.1',
+  };
   const moduleRef = await Test.createTestingModule({ imports: [root.register(config)] }).compile();
   const app = configureApp(moduleRef.createNestApplication({ logger: config.logLevels }));
   await app.listen(0, '127.0.0.1');
@@ -27,7 +30,11 @@ export async function startService(
 }
 
 /** Polls until `probe` returns a value (not undefined) or the time is up. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -39,5 +46,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  throw new Error(`Condition not met within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`);
+  throw new Error(
+    `Condition not met within ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`,
+  );
 }

@@ -7,7 +7,9 @@ export class NotificationServiceModule {
   static register(config: ServiceConfig): DynamicModule {
     return {
       module: NotificationServiceModule,
-      imports: [PlatformModule.forService(config, { topics: topicsFor('escalation-events', 'notification-events') })],
+      imports: [
+        PlatformModule.forService(config, { topics: topicsFor('escalation-events', 'notification-events') }),
+      ],
     };
   }
 }

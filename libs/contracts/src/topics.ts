@@ -16,13 +16,28 @@ const WEEK_MS = String(7 * 24 * 60 * 60 * 1000);
 
 /** Every topic is consumed by some service, so each gets its retry and dead-letter companions. */
 export const TOPIC_DECLARATIONS: Record<TopicName, TopicDeclaration> = {
-  'logging-events': { name: TOPICS.loggingEvents, partitions: 3, consumed: true, configs: { 'retention.ms': WEEK_MS } },
-  'analytics-events': { name: TOPICS.analyticsEvents, partitions: 3, consumed: true, configs: { 'retention.ms': WEEK_MS } },
+  'logging-events': {
+    name: TOPICS.loggingEvents,
+    partitions: 3,
+    consumed: true,
+    configs: { 'retention.ms': WEEK_MS },
+  },
+  'analytics-events': {
+    name: TOPICS.analyticsEvents,
+    partitions: 3,
+    consumed: true,
+    configs: { 'retention.ms': WEEK_MS },
+  },
   'escalation-events': { name: TOPICS.escalationEvents, partitions: 2, consumed: true },
   'emr-sync-events': { name: TOPICS.emrSyncEvents, partitions: 2, consumed: true },
   'notification-events': { name: TOPICS.notificationEvents, partitions: 2, consumed: true },
   // The audit trail is rebuilt from this topic, so it is never deleted by age.
-  'audit-events': { name: TOPICS.auditEvents, partitions: 2, consumed: true, configs: { 'retention.ms': '-1' } },
+  'audit-events': {
+    name: TOPICS.auditEvents,
+    partitions: 2,
+    consumed: true,
+    configs: { 'retention.ms': '-1' },
+  },
 };
 
 /** Declarations for the topics one service touches. */

@@ -2,7 +2,10 @@ import { Database, openDatabase, migrate, SqlMigration } from '@app/database';
 import { createTestDatabase, TestDatabase } from './testing/test-database';
 
 const MIGRATIONS: SqlMigration[] = [
-  { name: '0001_items', up: 'CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL); CREATE INDEX items_name ON items (name);' },
+  {
+    name: '0001_items',
+    up: 'CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL); CREATE INDEX items_name ON items (name);',
+  },
   { name: '0002_items_note', up: 'ALTER TABLE items ADD COLUMN note text;' },
 ];
 
@@ -44,7 +47,9 @@ describe.each(['postgres', 'pglite'] as const)('database port on %s', (kind) => 
         throw new Error('business rule');
       }),
     ).rejects.toThrow('business rule');
-    const { rows, rowCount } = await db.query<{ id: number; name: string }>('SELECT id, name FROM items ORDER BY id');
+    const { rows, rowCount } = await db.query<{ id: number; name: string }>(
+      'SELECT id, name FROM items ORDER BY id',
+    );
     expect(rows).toEqual([{ id: 1, name: 'kept' }]);
     expect(rowCount).toBe(1);
   });
@@ -65,7 +70,9 @@ describe.each(['postgres', 'pglite'] as const)('database port on %s', (kind) => 
   });
 
   it('refuses a schema name that is not a plain identifier', async () => {
-    await expect(openDatabase({ url: server?.url, schema: 'x; DROP TABLE items' })).rejects.toThrow('Invalid schema');
+    await expect(openDatabase({ url: server?.url, schema: 'x; DROP TABLE items' })).rejects.toThrow(
+      'Invalid schema',
+    );
   });
 });
 
@@ -75,10 +82,14 @@ describe('migrations on a shared PostgreSQL server', () => {
   afterAll(() => server.drop());
 
   it('apply once when several service instances start at the same moment', async () => {
-    const instances = await Promise.all([1, 2, 3].map(() => openDatabase({ url: server.url, schema: 'svc_b' })));
+    const instances = await Promise.all(
+      [1, 2, 3].map(() => openDatabase({ url: server.url, schema: 'svc_b' })),
+    );
     try {
       const applied = await Promise.all(instances.map((db) => migrate(db, MIGRATIONS)));
-      const { rows } = await instances[0].query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
+      const { rows } = await instances[0].query<{ name: string }>(
+        'SELECT name FROM schema_migrations ORDER BY name',
+      );
       expect(rows.map((r) => r.name)).toEqual(['0001_items', '0002_items_note']);
       // Every instance ends with the full schema, whichever of them did the work.
       for (const db of instances) {

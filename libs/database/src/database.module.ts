@@ -1,5 +1,9 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigurableModuleClass, DatabaseModuleOptions, MODULE_OPTIONS_TOKEN } from './database.module-definition';
+import {
+  ConfigurableModuleClass,
+  DatabaseModuleOptions,
+  MODULE_OPTIONS_TOKEN,
+} from './database.module-definition';
 import { Database } from './database.port';
 import { migrate } from './migrations/migrator';
 import { openDatabase } from './open-database';

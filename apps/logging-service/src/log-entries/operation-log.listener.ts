@@ -11,7 +11,12 @@ export class OperationLogListener {
 
   constructor(private readonly entries: LogEntriesRepository) {}
 
-  @KafkaListener({ id: 'operation-logs', topics: [TOPICS.loggingEvents], groupId: 'logging-service', fromBeginning: true })
+  @KafkaListener({
+    id: 'operation-logs',
+    topics: [TOPICS.loggingEvents],
+    groupId: 'logging-service',
+    fromBeginning: true,
+  })
   async onOperationLog(payload: unknown, record: ConsumedRecord): Promise<void> {
     const event = plainToInstance(OperationLogEvent, payload);
     const errors = await validate(event);

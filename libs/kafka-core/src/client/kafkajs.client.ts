@@ -85,13 +85,16 @@ class KafkajsAdmin implements KafkaAdminPort {
       });
     } catch (error) {
       // Another instance may create the same topics at the same moment; that is success here.
-      const nested = (error as { errors?: { topic?: string; type?: string; message?: string }[] }).errors ?? [];
+      const nested =
+        (error as { errors?: { topic?: string; type?: string; message?: string }[] }).errors ?? [];
       const failures = nested.filter((e) => e.type !== 'TOPIC_ALREADY_EXISTS');
       if (nested.length === 0) throw error;
       if (failures.length > 0) {
         const detail = failures.map((e) => `${e.topic}: ${e.type} (${e.message})`).join('; ');
         const wrapped = new Error(`Creating topics failed: ${detail}`, { cause: error });
-        throw Object.assign(wrapped, { retriable: failures.every((e) => (e as { retriable?: boolean }).retriable) });
+        throw Object.assign(wrapped, {
+          retriable: failures.every((e) => (e as { retriable?: boolean }).retriable),
+        });
       }
     }
   }
@@ -105,12 +108,14 @@ class KafkajsAdmin implements KafkaAdminPort {
     for (;;) {
       try {
         const { topics } = await this.admin.fetchTopicMetadata({ topics: names });
-        const ready = topics.length === names.length && topics.every((t) => t.partitions.every((p) => p.leader >= 0));
+        const ready =
+          topics.length === names.length && topics.every((t) => t.partitions.every((p) => p.leader >= 0));
         if (ready) return;
       } catch (error) {
         if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
       }
-      if (Date.now() > deadline) throw new Error(`Topics without a leader after ${timeoutMs} ms: ${names.join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`Topics without a leader after ${timeoutMs} ms: ${names.join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -174,9 +179,18 @@ class KafkajsProducer implements KafkaProducerPort {
     const written = await this.producer.send({
       topic,
       acks: -1,
-      messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition })),
+      messages: records.map((r) => ({
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        partition: r.partition,
+      })),
     });
-    return written.map((w) => ({ topic: w.topicName, partition: w.partition, baseOffset: w.baseOffset ?? '-1' }));
+    return written.map((w) => ({
+      topic: w.topicName,
+      partition: w.partition,
+      baseOffset: w.baseOffset ?? '-1',
+    }));
   }
 
   disconnect(): Promise<void> {

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { isRetriable, KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort } from '../client/kafka-client.port';
 import { ListenerExplorer } from '../discovery/listener-explorer';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
@@ -34,7 +40,8 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
         admin,
         this.options.brokers,
         this.options.startupTimeoutMs ?? KAFKA_CORE_DEFAULTS.startupTimeoutMs,
-        (error, delay) => this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
+        (error, delay) =>
+          this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
       );
       const report = await this.provision(admin);
       if (report.created.length > 0) this.logger.log(`Created topics: ${report.created.join(', ')}`);
@@ -43,10 +50,15 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     }
     const sink = deadLetterSink(this.publisher);
     for (const definition of definitions) {
-      const container = new ListenerContainer(definition, this.client, sink, { maxAttempts: 3, retryDelayMs: 200 });
+      const container = new ListenerContainer(definition, this.client, sink, {
+        maxAttempts: 3,
+        retryDelayMs: 200,
+      });
       await container.start();
       this.containers.push(container);
-      this.logger.log(`Listener ${definition.id} consuming ${definition.topics.join(', ')} as ${definition.groupId}`);
+      this.logger.log(
+        `Listener ${definition.id} consuming ${definition.topics.join(', ')} as ${definition.groupId}`,
+      );
     }
   }
 

@@ -1,9 +1,20 @@
 import { Logger } from '@nestjs/common';
-import { ConsumedRecord, KafkaClientPort, KafkaConsumerPort, RecordBatch, BatchControls } from '../client/kafka-client.port';
+import {
+  ConsumedRecord,
+  KafkaClientPort,
+  KafkaConsumerPort,
+  RecordBatch,
+  BatchControls,
+} from '../client/kafka-client.port';
 import { ListenerDefinition } from '../discovery/listener-definition';
 
 /** Where a record goes when it cannot be processed; must throw if the record could not be parked. */
-export type DeadLetterSink = (record: ConsumedRecord, error: Error, attempts: number, listener: ListenerDefinition) => Promise<void>;
+export type DeadLetterSink = (
+  record: ConsumedRecord,
+  error: Error,
+  attempts: number,
+  listener: ListenerDefinition,
+) => Promise<void>;
 
 export interface ContainerOptions {
   /** Attempts per record before it is dead-lettered. */
@@ -50,7 +61,11 @@ export class ListenerContainer {
     await consumer?.disconnect();
   }
 
-  private async onBatch(consumer: KafkaConsumerPort, batch: RecordBatch, controls: BatchControls): Promise<void> {
+  private async onBatch(
+    consumer: KafkaConsumerPort,
+    batch: RecordBatch,
+    controls: BatchControls,
+  ): Promise<void> {
     let next: string | undefined;
     for (const record of batch.records) {
       if (!controls.isActive()) break;

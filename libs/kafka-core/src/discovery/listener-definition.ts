@@ -1,7 +1,10 @@
 import { KafkaListenerOptions } from '../decorators/kafka-listener.decorator';
 
 /** Handler payload: the record's JSON value, plus the record itself for headers and position. */
-export type ListenerHandler = (payload: unknown, record: import('../client/kafka-client.port').ConsumedRecord) => unknown;
+export type ListenerHandler = (
+  payload: unknown,
+  record: import('../client/kafka-client.port').ConsumedRecord,
+) => unknown;
 
 /** A discovered listener as plain data: what to consume and whom to call. */
 export interface ListenerDefinition {
@@ -25,5 +28,11 @@ export function toDefinition(
   if (!options.groupId) {
     throw new Error(`@KafkaListener ${id}: "groupId" is required`);
   }
-  return { id, topics: [...options.topics], groupId: options.groupId, fromBeginning: !!options.fromBeginning, handler };
+  return {
+    id,
+    topics: [...options.topics],
+    groupId: options.groupId,
+    fromBeginning: !!options.fromBeginning,
+    handler,
+  };
 }

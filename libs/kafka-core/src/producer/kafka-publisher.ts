@@ -1,5 +1,11 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { KAFKA_CLIENT, KafkaClientPort, KafkaProducerPort, OutgoingRecord, PartitionWrite } from '../client/kafka-client.port';
+import {
+  KAFKA_CLIENT,
+  KafkaClientPort,
+  KafkaProducerPort,
+  OutgoingRecord,
+  PartitionWrite,
+} from '../client/kafka-client.port';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KafkaCoreModuleOptions } from '../kafka-core.options';
 import { envelopeHeaders } from './envelope';

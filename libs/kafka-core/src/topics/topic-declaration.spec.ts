@@ -3,7 +3,13 @@ import { expandDeclarations } from './topic-declaration';
 describe('expandDeclarations', () => {
   it('adds retry and dead-letter topics with the same partition count to consumed topics', () => {
     const topics = expandDeclarations([
-      { name: 'orders', partitions: 3, consumed: true, replicationFactor: 3, configs: { 'retention.ms': '1000' } },
+      {
+        name: 'orders',
+        partitions: 3,
+        consumed: true,
+        replicationFactor: 3,
+        configs: { 'retention.ms': '1000' },
+      },
       { name: 'produced-only', partitions: 2 },
     ]);
     expect(topics.map((t) => [t.name, t.partitions, t.replicationFactor])).toEqual([
@@ -24,6 +30,8 @@ describe('expandDeclarations', () => {
   });
 
   it.each([0, -1, 1.5, Number.NaN])('refuses %p partitions', (partitions) => {
-    expect(() => expandDeclarations([{ name: 'bad', partitions }])).toThrow('Topic "bad": partitions must be a positive integer');
+    expect(() => expandDeclarations([{ name: 'bad', partitions }])).toThrow(
+      'Topic "bad": partitions must be a positive integer',
+    );
   });
 });

@@ -36,7 +36,9 @@ describe('provisionTopics against the real broker', () => {
       ],
       1,
     );
-    expect(report.created.sort()).toEqual([consumed, `${consumed}-dlq`, `${consumed}-retry`, produced].sort());
+    expect(report.created.sort()).toEqual(
+      [consumed, `${consumed}-dlq`, `${consumed}-retry`, produced].sort(),
+    );
     expect(await partitions([consumed, `${consumed}-retry`, `${consumed}-dlq`, produced])).toEqual({
       [consumed]: 3,
       [`${consumed}-retry`]: 3,
@@ -72,8 +74,8 @@ describe('provisionTopics against the real broker', () => {
   });
 
   it('fails clearly when the replication factor exceeds the brokers', async () => {
-    await expect(provisionTopics(admin, [{ name: uniqueName('too-replicated'), partitions: 1 }], 3)).rejects.toThrow(
-      /INVALID_REPLICATION_FACTOR/,
-    );
+    await expect(
+      provisionTopics(admin, [{ name: uniqueName('too-replicated'), partitions: 1 }], 3),
+    ).rejects.toThrow(/INVALID_REPLICATION_FACTOR/);
   });
 });

@@ -41,7 +41,9 @@ export async function provisionTopics(
       report.grown.push(topic.name);
     } else {
       if (current > topic.partitions) {
-        logger.warn(`Topic ${topic.name} has ${current} partitions, declared ${topic.partitions}; left as is`);
+        logger.warn(
+          `Topic ${topic.name} has ${current} partitions, declared ${topic.partitions}; left as is`,
+        );
       }
       report.existing.push(topic.name);
     }

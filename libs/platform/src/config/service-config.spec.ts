@@ -48,15 +48,15 @@ describe('loadServiceConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'KAFKA_BROKERS', 'DATABASE_URL', 'LOG_LEVEL']) expect(problems).toContain(name);
+    for (const name of ['PORT', 'KAFKA_BROKERS', 'DATABASE_URL', 'LOG_LEVEL'])
+      expect(problems).toContain(name);
   });
 
   it('gives every service its own schema', () => {
-    expect(['monolith', 'logging-service', 'analytics-service', 'notification-service'].map((s) => schemaFor(s as never))).toEqual([
-      'monolith',
-      'logging',
-      'analytics',
-      'notification',
-    ]);
+    expect(
+      ['monolith', 'logging-service', 'analytics-service', 'notification-service'].map((s) =>
+        schemaFor(s as never),
+      ),
+    ).toEqual(['monolith', 'logging', 'analytics', 'notification']);
   });
 });

@@ -27,7 +27,14 @@ export class ConfigError extends Error {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
-function intInRange(name: string, raw: string | undefined, fallback: number, min: number, max: number, problems: string[]) {
+function intInRange(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+) {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -45,9 +52,19 @@ export function schemaFor(service: ServiceName): string {
 export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const problems: string[] = [];
   const port = intInRange('PORT', env.PORT, SERVICE_DEFAULT_PORTS[service], 1, 65535, problems);
-  const replicationFactor = intInRange('KAFKA_REPLICATION_FACTOR', env.KAFKA_REPLICATION_FACTOR, 1, 1, 32, problems);
+  const replicationFactor = intInRange(
+    'KAFKA_REPLICATION_FACTOR',
+    env.KAFKA_REPLICATION_FACTOR,
+    1,
+    1,
+    32,
+    problems,
+  );
 
-  const kafkaBrokers = (env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
+  const kafkaBrokers = (env.KAFKA_BROKERS || '127.0.0.1:9092')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   const badBrokers = kafkaBrokers.filter((b) => !BROKER.test(b));
   if (kafkaBrokers.length === 0 || badBrokers.length > 0) {
     problems.push(`KAFKA_BROKERS must be a comma-separated list of host:port, got "${env.KAFKA_BROKERS}"`);

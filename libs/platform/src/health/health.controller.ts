@@ -22,6 +22,9 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.kafka.isHealthy('kafka'), () => this.database.isHealthy('database')]);
+    return this.health.check([
+      () => this.kafka.isHealthy('kafka'),
+      () => this.database.isHealthy('database'),
+    ]);
   }
 }
