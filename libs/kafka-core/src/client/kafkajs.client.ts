@@ -200,21 +200,26 @@ class KafkajsProducer implements KafkaProducerPort {
 
 export class KafkajsClient implements KafkaClientPort {
   private readonly kafka: Kafka;
+  private readonly adminKafka: Kafka;
 
   constructor(options: KafkajsClientOptions) {
-    this.kafka = new Kafka({
+    const config = {
       clientId: options.clientId,
       brokers: options.brokers,
       connectionTimeout: options.connectionTimeoutMs ?? 3_000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
       logLevel: logLevel.WARN,
       logCreator: nestLogCreator(),
-    });
+    };
+    this.kafka = new Kafka(config);
+    // Admin calls fail fast: their callers (startup wait, health probe) own the retrying. The retry
+    // setting must sit on the client, since kafkajs' connection retrier reads it from there, and
+    // would otherwise keep reconnecting in the background after the caller gave up.
+    this.adminKafka = new Kafka({ ...config, retry: { retries: 0 } });
   }
 
   admin(): KafkaAdminPort {
-    // Admin calls fail fast: callers (startup wait, health probe) own the retrying.
-    return new KafkajsAdmin(this.kafka.admin({ retry: { retries: 0 } }));
+    return new KafkajsAdmin(this.adminKafka.admin({ retry: { retries: 0 } }));
   }
 
   consumer(config: ConsumerConfig): KafkaConsumerPort {
