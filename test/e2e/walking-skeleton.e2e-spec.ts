@@ -176,7 +176,7 @@ describe('walking skeleton: operation logs from the monolith to the logging-serv
     expect(header(DLT_HEADERS.originalOffset)).toBe(poison.baseOffset);
     expect(header(DLT_HEADERS.group)).toBe('logging-service');
     expect(header(DLT_HEADERS.listener)).toBe('operation-logs');
-    expect(header(DLT_HEADERS.errorClass)).toBe('SyntaxError');
+    expect(header(DLT_HEADERS.errorClass)).toBe('DeserializationError');
     expect(header(DLT_HEADERS.attempts)).toBe('1');
   });
 

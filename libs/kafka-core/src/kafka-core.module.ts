@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { KAFKA_CLIENT } from './client/kafka-client.port';
 import { KafkajsClient } from './client/kafkajs.client';
 import { KafkaRuntime } from './container/kafka-runtime';
+import { KafkaListenerRegistry } from './container/listener-registry';
 import { ListenerExplorer } from './discovery/listener-explorer';
 import { KafkaBrokerHealthIndicator } from './health/kafka-broker.health';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './kafka-core.module-definition';
@@ -22,8 +23,9 @@ import { KafkaPublisher } from './producer/kafka-publisher';
     ListenerExplorer,
     KafkaPublisher,
     KafkaRuntime,
+    KafkaListenerRegistry,
     KafkaBrokerHealthIndicator,
   ],
-  exports: [KafkaPublisher, KafkaBrokerHealthIndicator],
+  exports: [KafkaPublisher, KafkaBrokerHealthIndicator, KafkaListenerRegistry],
 })
 export class KafkaCoreModule extends ConfigurableModuleClass {}

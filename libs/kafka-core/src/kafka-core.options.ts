@@ -1,3 +1,5 @@
+import { ListenerDefaults } from './discovery/listener-definition';
+import { DeadLetterOptions } from './pipeline/dead-letter.middleware';
 import { TopicDeclaration } from './topics/topic-declaration';
 
 export interface KafkaCoreModuleOptions {
@@ -16,10 +18,17 @@ export interface KafkaCoreModuleOptions {
   startupTimeoutMs?: number;
   /** Per-request timeout of the readiness probe against the broker, in ms. */
   healthTimeoutMs?: number;
+  /** Defaults for every `@KafkaListener` of the application (each listener may override). */
+  listenerDefaults?: ListenerDefaults;
+  /** How long shutdown waits for in-flight records before it commits what finished and leaves. */
+  shutdownTimeoutMs?: number;
+  /** What dead letters carry beyond provenance (stack traces only when asked for). */
+  deadLetter?: DeadLetterOptions;
 }
 
 export const KAFKA_CORE_DEFAULTS = {
   replicationFactor: 1,
   startupTimeoutMs: 60_000,
   healthTimeoutMs: 2_000,
+  shutdownTimeoutMs: 10_000,
 } as const;

@@ -1,8 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { OperationLogEvent, TOPICS } from '@app/contracts';
-import { ConsumedRecord, ENVELOPE_HEADERS, KafkaListener } from '@app/kafka-core';
+import { Ctx, ENVELOPE_HEADERS, KafkaContext, KafkaListener, NonRetryableError, Payload } from '@app/kafka-core';
 import { LogEntriesRepository } from './log-entries.repository';
 
 @Injectable()
@@ -11,26 +9,23 @@ export class OperationLogListener {
 
   constructor(private readonly entries: LogEntriesRepository) {}
 
+  /** Invalid payloads never reach this method: kafka-core dead-letters them with the fields at fault. */
   @KafkaListener({
     id: 'operation-logs',
     topics: [TOPICS.loggingEvents],
     groupId: 'logging-service',
     fromBeginning: true,
+    payload: OperationLogEvent,
   })
-  async onOperationLog(payload: unknown, record: ConsumedRecord): Promise<void> {
-    const event = plainToInstance(OperationLogEvent, payload);
-    const errors = await validate(event);
-    if (errors.length > 0) {
-      throw new Error(`Invalid operation log: ${errors.map((e) => e.property).join(', ')}`);
-    }
-    const eventId = record.headers[ENVELOPE_HEADERS.eventId];
-    if (!eventId) throw new Error('Record has no event-id header');
+  async onOperationLog(@Payload() event: OperationLogEvent, @Ctx() context: KafkaContext): Promise<void> {
+    const eventId = context.headers[ENVELOPE_HEADERS.eventId];
+    if (!eventId) throw new NonRetryableError('Record has no event-id header');
     const stored = await this.entries.insert(event, {
       eventId,
-      correlationId: record.headers[ENVELOPE_HEADERS.correlationId] ?? null,
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
+      correlationId: context.headers[ENVELOPE_HEADERS.correlationId] ?? null,
+      topic: context.topic,
+      partition: context.partition,
+      offset: context.offset,
     });
     if (!stored) this.logger.debug(`Event ${eventId} already stored; redelivery ignored`);
   }

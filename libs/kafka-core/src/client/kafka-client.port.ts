@@ -26,6 +26,8 @@ export interface BatchControls {
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping or the partition was revoked. */
   isActive(): boolean;
+  /** Moves the fetch position past `offset` (taken for processing); committing is separate. */
+  advance(offset: string): void;
 }
 
 export interface TopicPartitionOffset {
@@ -43,11 +45,33 @@ export interface ConsumerConfig {
   heartbeatIntervalMs?: number;
 }
 
-export interface KafkaConsumerPort {
+export interface RunOptions {
+  /** Partitions whose batches are handled at the same time. */
+  partitionsConcurrently: number;
+}
+
+/** Partitions per topic. */
+export type Assignment = Record<string, number[]>;
+
+export interface ConsumerEvents {
+  /** The member joined (or re-joined) its group with this assignment. */
+  onGroupJoin(listener: (assignment: Assignment) => void): void;
+  /** A rebalance starts: the last moment to commit for partitions that may move. */
+  onRebalancing(listener: () => void): void;
+  /** The client gave up on an error; it restarts itself when `restart` is true. */
+  onCrash(listener: (error: Error, restart: boolean) => void): void;
+}
+
+export interface KafkaConsumerPort extends ConsumerEvents {
   connect(): Promise<void>;
-  subscribe(topics: string[], fromBeginning: boolean): Promise<void>;
-  run(onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>): Promise<void>;
+  subscribe(topics: (string | RegExp)[], fromBeginning: boolean): Promise<void>;
+  run(onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>, options: RunOptions): Promise<void>;
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Stops fetching these partitions (all of the topic when none are named) until resumed. */
+  pause(topic: string, partitions?: number[]): void;
+  resume(topic: string, partitions?: number[]): void;
+  /** The next fetch of this partition starts at `offset`. */
+  seek(topic: string, partition: number, offset: string): void;
   disconnect(): Promise<void>;
 }
 

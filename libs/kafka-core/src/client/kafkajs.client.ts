@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Admin, Consumer, IHeaders, Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
 import {
+  Assignment,
   BatchControls,
   ClusterDescription,
   ConsumerConfig,
@@ -12,6 +13,7 @@ import {
   OutgoingRecord,
   PartitionWrite,
   RecordBatch,
+  RunOptions,
   TopicPartitionOffset,
   TopicSpec,
 } from './kafka-client.port';
@@ -104,6 +106,8 @@ class KafkajsAdmin implements KafkaAdminPort {
   }
 
   async awaitTopicsReady(names: string[], timeoutMs: number): Promise<void> {
+    // An empty list would ask kafkajs for every topic of the cluster.
+    if (names.length === 0) return;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
@@ -132,16 +136,17 @@ class KafkajsConsumer implements KafkaConsumerPort {
     return this.consumer.connect();
   }
 
-  subscribe(topics: string[], fromBeginning: boolean): Promise<void> {
+  subscribe(topics: (string | RegExp)[], fromBeginning: boolean): Promise<void> {
     return this.consumer.subscribe({ topics, fromBeginning });
   }
 
-  run(onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>): Promise<void> {
+  run(onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>, options: RunOptions): Promise<void> {
     return this.consumer.run({
       // Offsets are the container's business: kafkajs neither resolves nor commits on its own.
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      partitionsConsumedConcurrently: options.partitionsConcurrently,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         const records = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -153,7 +158,8 @@ class KafkajsConsumer implements KafkaConsumerPort {
         }));
         await onBatch(
           { topic: batch.topic, partition: batch.partition, records },
-          { heartbeat, isActive: () => isRunning() && !isStale() },
+          // kafkajs fetches from the last resolved offset: resolving means "taken", not "done".
+          { heartbeat, isActive: () => isRunning() && !isStale(), advance: (offset) => resolveOffset(offset) },
         );
       },
     });
@@ -161,6 +167,31 @@ class KafkajsConsumer implements KafkaConsumerPort {
 
   commit(offsets: TopicPartitionOffset[]): Promise<void> {
     return this.consumer.commitOffsets(offsets);
+  }
+
+  pause(topic: string, partitions?: number[]): void {
+    this.consumer.pause([partitions ? { topic, partitions } : { topic }]);
+  }
+
+  resume(topic: string, partitions?: number[]): void {
+    this.consumer.resume([partitions ? { topic, partitions } : { topic }]);
+  }
+
+  seek(topic: string, partition: number, offset: string): void {
+    // With autoCommit off kafkajs only moves the fetch position; nothing is committed.
+    this.consumer.seek({ topic, partition, offset });
+  }
+
+  onGroupJoin(listener: (assignment: Assignment) => void): void {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => listener(event.payload.memberAssignment));
+  }
+
+  onRebalancing(listener: () => void): void {
+    this.consumer.on(this.consumer.events.REBALANCING, () => listener());
+  }
+
+  onCrash(listener: (error: Error, restart: boolean) => void): void {
+    this.consumer.on(this.consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart));
   }
 
   disconnect(): Promise<void> {

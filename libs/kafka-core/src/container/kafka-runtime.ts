@@ -1,38 +1,41 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  BeforeApplicationShutdown,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { isRetriable, KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort } from '../client/kafka-client.port';
+import { ListenerDefinition } from '../discovery/listener-definition';
 import { ListenerExplorer } from '../discovery/listener-explorer';
+import { deadLetterTopicName } from '../kafka-core.constants';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.options';
+import { deadLetterMiddleware } from '../pipeline/dead-letter.middleware';
+import { deserializeMiddleware } from '../pipeline/deserialize.middleware';
+import { invokeHandler } from '../pipeline/invoke-handler';
+import { compose, Handler } from '../pipeline/pipeline';
+import { retryMiddleware } from '../pipeline/retry.middleware';
+import { timeoutMiddleware } from '../pipeline/timeout.middleware';
 import { KafkaPublisher } from '../producer/kafka-publisher';
+import { TopicDeclaration } from '../topics/topic-declaration';
 import { ProvisionReport, provisionTopics } from '../topics/topic-provisioner';
-import { deadLetterSink } from './dead-letter-sink';
 import { ListenerContainer } from './listener-container';
+import { KafkaListenerRegistry } from './listener-registry';
 import { waitForBroker } from './wait-for-broker';
 
 /**
- * Startup and shutdown of everything Kafka: wait for the broker, provision topics, start one
- * container per discovered listener; on shutdown stop them before the publisher disconnects.
+ * Startup and shutdown of everything Kafka: read the listeners (bad configuration fails here), wait
+ * for the broker, provision topics (declared ones, and each listener's dead-letter topic), start one
+ * container per listener; on shutdown stop them before the publisher disconnects.
  */
 @Injectable()
 export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('KafkaCore');
-  private readonly containers: ListenerContainer[] = [];
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly client: KafkaClientPort,
     @Inject(MODULE_OPTIONS_TOKEN) private readonly options: KafkaCoreModuleOptions,
     private readonly explorer: ListenerExplorer,
     private readonly publisher: KafkaPublisher,
+    private readonly registry: KafkaListenerRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    // Bad listener configuration fails here, before any connection is made.
     const definitions = this.explorer.explore();
     const admin = this.client.admin();
     try {
@@ -40,45 +43,66 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
         admin,
         this.options.brokers,
         this.options.startupTimeoutMs ?? KAFKA_CORE_DEFAULTS.startupTimeoutMs,
-        (error, delay) =>
-          this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
+        (error, delay) => this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
       );
-      const report = await this.provision(admin);
-      if (report.created.length > 0) this.logger.log(`Created topics: ${report.created.join(', ')}`);
+      const report = await this.provision(admin, this.options.topics ?? []);
+      const derived = await this.provision(admin, await this.deadLetterDeclarations(admin, definitions));
+      const created = [...report.created, ...derived.created];
+      if (created.length > 0) this.logger.log(`Created topics: ${created.join(', ')}`);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
-    const sink = deadLetterSink(this.publisher);
+
+    const pipeline = this.pipeline();
+    const settings = {
+      shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? KAFKA_CORE_DEFAULTS.shutdownTimeoutMs,
+      recoveryDelayMs: 1_000,
+    };
     for (const definition of definitions) {
-      const container = new ListenerContainer(definition, this.client, sink, {
-        maxAttempts: 3,
-        retryDelayMs: 200,
-      });
+      const container = new ListenerContainer(definition, this.client, pipeline, settings);
+      this.registry.register(container);
+      if (!definition.autoStartup) continue;
       await container.start();
-      this.containers.push(container);
-      this.logger.log(
-        `Listener ${definition.id} consuming ${definition.topics.join(', ')} as ${definition.groupId}`,
-      );
+      this.logger.log(`Listener ${definition.id} consuming ${definition.topics.join(', ') || definition.topicPattern} as ${definition.groupId}`);
     }
   }
 
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.registry.all().map((container) => container.stop()));
+  }
+
+  /** First runs outermost: final failures reach the dead letter; retry decides what is final. */
+  private pipeline(): Handler {
+    const publish = async (topic: string, record: Parameters<KafkaPublisher['sendRecords']>[1][number]) => {
+      await this.publisher.sendRecords(topic, [record]);
+    };
+    return compose(
+      [deadLetterMiddleware(publish, this.options.deadLetter), retryMiddleware, deserializeMiddleware, timeoutMiddleware],
+      invokeHandler,
+    );
+  }
+
+  /** `<topic>-dlq` for every listener topic that dead-letters by default, with the source's partitions. */
+  private async deadLetterDeclarations(admin: KafkaAdminPort, definitions: ListenerDefinition[]): Promise<TopicDeclaration[]> {
+    const sources = [...new Set(definitions.filter((d) => d.deadLetter === undefined).flatMap((d) => d.topics))];
+    if (sources.length === 0) return [];
+    const counts = await admin.partitionCounts(sources);
+    const missing = sources.filter((topic) => !counts.has(topic));
+    if (missing.length > 0) {
+      throw new Error(`Listener topics do not exist: ${missing.join(', ')}. Declare them in KafkaCoreModule "topics".`);
+    }
+    return sources.map((topic) => ({ name: deadLetterTopicName(topic), partitions: counts.get(topic) as number }));
+  }
+
   /** Services sharing a fresh broker create the same topics at once; Kafka flags that race retriable. */
-  private async provision(admin: KafkaAdminPort, attempts = 5): Promise<ProvisionReport> {
+  private async provision(admin: KafkaAdminPort, topics: TopicDeclaration[], attempts = 5): Promise<ProvisionReport> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await provisionTopics(
-          admin,
-          this.options.topics ?? [],
-          this.options.replicationFactor ?? KAFKA_CORE_DEFAULTS.replicationFactor,
-        );
+        return await provisionTopics(admin, topics, this.options.replicationFactor ?? KAFKA_CORE_DEFAULTS.replicationFactor);
       } catch (error) {
         if (!isRetriable(error) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
     }
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.containers.splice(0).map((container) => container.stop()));
   }
 }

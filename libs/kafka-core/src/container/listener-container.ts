@@ -1,107 +1,372 @@
 import { Logger } from '@nestjs/common';
 import {
+  Assignment,
+  BatchControls,
   ConsumedRecord,
   KafkaClientPort,
   KafkaConsumerPort,
   RecordBatch,
-  BatchControls,
 } from '../client/kafka-client.port';
+import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
 import { ListenerDefinition } from '../discovery/listener-definition';
+import { asError, Handler, Outcome } from '../pipeline/pipeline';
+import { InFlightLimiter } from './in-flight-limiter';
+import { KeyOrderedScheduler } from './key-ordered-scheduler';
+import { emptyCounters, ListenerState, ListenerStatus } from './listener-status';
+import { OffsetTracker, PartitionOffsetTracker } from './offset-tracker';
+import { RateLimiter } from './rate-limiter';
 
-/** Where a record goes when it cannot be processed; must throw if the record could not be parked. */
-export type DeadLetterSink = (
-  record: ConsumedRecord,
-  error: Error,
-  attempts: number,
-  listener: ListenerDefinition,
-) => Promise<void>;
-
-export interface ContainerOptions {
-  /** Attempts per record before it is dead-lettered. */
-  maxAttempts: number;
-  /** First retry delay; doubles per attempt. */
-  retryDelayMs: number;
+export interface ContainerSettings {
+  /** How long `stop()` waits for in-flight records before it commits what finished and leaves. */
+  shutdownTimeoutMs: number;
+  /** Delay before a record whose failure could not even be recorded (e.g. dead-letter publish) is tried again. */
+  recoveryDelayMs: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+interface FailureState {
+  attempt: number;
+  firstFailureAt: Date;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
 
 /**
- * Owns one consumer for one listener: fetches batches, calls the handler per record in partition
- * order, and commits the next offset once per batch. It is the only place offsets are committed.
+ * Owns exactly one consumer for one listener: fetches batches, schedules records (in partition
+ * order, or key-ordered in parallel), turns pipeline outcomes into completed offsets, and is the only
+ * place offsets are committed: at batch end, on an interval for late manual acks, on rebalance and
+ * on stop. Blocking retries pause the partition and seek back instead of sleeping inside the batch,
+ * so a long backoff never costs the group membership.
  */
 export class ListenerContainer {
   private readonly logger: Logger;
   private consumer?: KafkaConsumerPort;
+  private state: ListenerState = 'stopped';
+  private assignment: Assignment = {};
+  private readonly offsets = new OffsetTracker();
+  private readonly lastTracked = new Map<string, bigint>();
+  private readonly failures = new Map<string, FailureState>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly counters = emptyCounters();
+  private commitTimer?: NodeJS.Timeout;
+  private commitChain: Promise<void> = Promise.resolve();
+  private readonly scheduler?: KeyOrderedScheduler;
+  private readonly inFlightLimit?: InFlightLimiter;
+  private readonly rateLimit?: RateLimiter;
 
   constructor(
     readonly definition: ListenerDefinition,
     private readonly client: KafkaClientPort,
-    private readonly deadLetter: DeadLetterSink,
-    private readonly options: ContainerOptions,
+    private readonly pipeline: Handler,
+    private readonly settings: ContainerSettings,
   ) {
     this.logger = new Logger(`KafkaListener ${definition.id}`);
+    if (definition.concurrency.keyOrdered) this.scheduler = new KeyOrderedScheduler(definition.concurrency.maxInFlight);
+    if (definition.maxInFlight) this.inFlightLimit = new InFlightLimiter(definition.maxInFlight);
+    if (definition.rateLimit) this.rateLimit = new RateLimiter(definition.rateLimit);
   }
 
-  get running(): boolean {
-    return this.consumer !== undefined;
+  status(): ListenerStatus {
+    return {
+      id: this.definition.id,
+      groupId: this.definition.groupId,
+      topics: this.definition.topics,
+      state: this.state,
+      assignment: this.assignment,
+      inFlight: this.offsets.totalInFlight,
+      oldestInFlightSince: this.oldestInFlightSince(),
+      counters: { ...this.counters },
+    };
   }
 
   async start(): Promise<void> {
-    const consumer = this.client.consumer({ groupId: this.definition.groupId });
-    await consumer.connect();
-    await consumer.subscribe(this.definition.topics, this.definition.fromBeginning);
-    await consumer.run((batch, controls) => this.onBatch(consumer, batch, controls));
+    if (this.state !== 'stopped' && this.state !== 'failed') return;
+    this.state = 'starting';
+    const consumer = this.client.consumer({
+      groupId: this.definition.groupId,
+      sessionTimeoutMs: this.definition.sessionTimeoutMs,
+    });
+    consumer.onGroupJoin((assignment) => this.onAssigned(assignment));
+    consumer.onRebalancing(() => void this.flush().catch(() => undefined));
+    consumer.onCrash((error, restart) =>
+      this.logger.error(`consumer crashed (${restart ? 'restarting' : 'not restarting'}): ${error.message}`),
+    );
+    try {
+      await consumer.connect();
+      await consumer.subscribe(this.definition.topicPattern ? [this.definition.topicPattern] : this.definition.topics, this.definition.fromBeginning);
+      await consumer.run((batch, controls) => this.onBatch(batch, controls), {
+        partitionsConcurrently: this.definition.concurrency.partitions,
+      });
+    } catch (error) {
+      this.state = 'failed';
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
     this.consumer = consumer;
+    this.state = 'running';
+    this.commitTimer = setInterval(() => void this.flush().catch(() => undefined), this.definition.commitIntervalMs);
+    this.commitTimer.unref();
   }
 
+  /** Stops fetching, lets in-flight records finish (bounded), commits them, and leaves the group. */
   async stop(): Promise<void> {
     const consumer = this.consumer;
+    if (!consumer || this.state === 'stopping') return;
+    this.state = 'stopping';
+    clearInterval(this.commitTimer);
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
+    const deadline = Date.now() + this.settings.shutdownTimeoutMs;
+    while (this.offsets.totalInFlight > 0 && Date.now() < deadline) await sleep(20);
+    if (this.offsets.totalInFlight > 0) {
+      this.logger.warn(`${this.offsets.totalInFlight} record(s) still in flight after ${this.settings.shutdownTimeoutMs} ms; they will be redelivered`);
+    }
+    await this.flush().catch((error) => this.logger.warn(`final commit failed: ${asError(error).message}`));
+    // kafkajs waits for the batch in hand before leaving; bound that wait as well.
+    await Promise.race([consumer.disconnect(), sleep(this.settings.shutdownTimeoutMs)]).catch(() => undefined);
     this.consumer = undefined;
-    // kafkajs lets the batch in hand finish before it leaves the group.
-    await consumer?.disconnect();
+    this.assignment = {};
+    this.state = 'stopped';
   }
 
-  private async onBatch(
-    consumer: KafkaConsumerPort,
-    batch: RecordBatch,
-    controls: BatchControls,
-  ): Promise<void> {
-    let next: string | undefined;
+  pause(): void {
+    if (!this.consumer || this.state !== 'running') return;
+    for (const topic of Object.keys(this.assignment)) this.consumer.pause(topic);
+    this.state = 'paused';
+  }
+
+  resume(): void {
+    if (!this.consumer || this.state !== 'paused') return;
+    for (const topic of Object.keys(this.assignment)) this.consumer.resume(topic);
+    // Partitions waiting out a retry backoff stay paused until their own timer fires.
+    for (const key of this.retryTimers.keys()) {
+      const [topic, partition] = splitKey(key);
+      this.consumer.pause(topic, [partition]);
+    }
+    this.state = 'running';
+  }
+
+  /** Commits every partition's contiguous completed prefix in one request. */
+  flush(): Promise<void> {
+    return this.enqueueCommit(() => this.offsets.committableOffsets());
+  }
+
+  private commitPartition(topic: string, partition: number): Promise<void> {
+    return this.enqueueCommit(() => this.offsets.committableOffsets().filter((o) => o.topic === topic && o.partition === partition));
+  }
+
+  /** Commits run one after another so a slow older commit can never land after a newer one. */
+  private enqueueCommit(select: () => { topic: string; partition: number; offset: string }[]): Promise<void> {
+    const run = this.commitChain.then(async () => {
+      const consumer = this.consumer;
+      const offsets = select();
+      if (!consumer || offsets.length === 0) return;
+      await consumer.commit(offsets);
+      this.counters.commits++;
+      this.offsets.markCommitted(offsets);
+    });
+    this.commitChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private onAssigned(assignment: Assignment): void {
+    const assigned = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => tpKey(t, p))));
+    for (const key of this.lastTracked.keys()) {
+      if (assigned.has(key)) continue;
+      // Revoked: its records will be someone else's, with whatever was committed before.
+      const [topic, partition] = splitKey(key);
+      this.offsets.revoke(topic, partition);
+      this.lastTracked.delete(key);
+      clearTimeout(this.retryTimers.get(key));
+      this.retryTimers.delete(key);
+    }
+    this.assignment = assignment;
+  }
+
+  private async onBatch(batch: RecordBatch, controls: BatchControls): Promise<void> {
+    const key = tpKey(batch.topic, batch.partition);
+    const tracker = this.offsets.forPartition(batch.topic, batch.partition);
+    if (this.scheduler) await this.runKeyOrdered(batch, controls, key, tracker);
+    else await this.runInOrder(batch, controls, key, tracker);
+    await this.commitPartition(batch.topic, batch.partition).catch((error) =>
+      this.logger.warn(`commit failed (records will be committed later or redelivered): ${asError(error).message}`),
+    );
+  }
+
+  private async runInOrder(batch: RecordBatch, controls: BatchControls, key: string, tracker: PartitionOffsetTracker) {
     for (const record of batch.records) {
-      if (!controls.isActive()) break;
-      await this.process(record, controls);
-      next = (BigInt(record.offset) + 1n).toString();
-    }
-    // One commit per batch and partition, of the position after the last finished record.
-    if (next !== undefined) {
-      await consumer.commit([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-    }
-  }
-
-  private async process(record: ConsumedRecord, controls: BatchControls): Promise<void> {
-    let payload: unknown;
-    try {
-      payload = record.value === null ? null : JSON.parse(record.value.toString('utf8'));
-    } catch (error) {
-      // Bytes that are not JSON will never parse; retrying only blocks the partition.
-      await this.deadLetter(record, error as Error, 1, this.definition);
-      return;
-    }
-    for (let attempt = 1; ; attempt++) {
+      if (!this.accepting(controls)) return;
+      await this.rateLimit?.acquire();
+      const release = await this.inFlightLimit?.acquire();
       try {
-        await this.definition.handler(payload, record);
-        return;
-      } catch (error) {
-        if (attempt >= this.options.maxAttempts) {
-          this.logger.error(
-            `${record.topic}/${record.partition}@${record.offset} failed ${attempt} times, dead-lettering: ${(error as Error).message}`,
-          );
-          await this.deadLetter(record, error as Error, attempt, this.definition);
+        this.track(key, tracker, record);
+        const outcome = await this.deliver(record, controls, tracker);
+        if (outcome.status === 'retry') {
+          this.scheduleRetry(record, outcome.delayMs);
           return;
         }
-        await sleep(this.options.retryDelayMs * 2 ** (attempt - 1));
-        await controls.heartbeat();
+        controls.advance(record.offset);
+      } finally {
+        release?.();
       }
     }
+  }
+
+  private async runKeyOrdered(batch: RecordBatch, controls: BatchControls, key: string, tracker: PartitionOffsetTracker) {
+    const scheduler = this.scheduler as KeyOrderedScheduler;
+    const tasks: Promise<void>[] = [];
+    for (const record of batch.records) {
+      if (!this.accepting(controls)) break;
+      await this.rateLimit?.acquire();
+      this.track(key, tracker, record);
+      controls.advance(record.offset);
+      const recordKey = record.key?.toString('utf8') ?? null;
+      tasks.push(
+        scheduler.submit(recordKey, async () => {
+          // Retries wait in line for their key only; other keys of the partition keep flowing.
+          for (;;) {
+            const outcome = await this.deliver(record, controls, tracker);
+            if (outcome.status !== 'retry') return;
+            await this.sleepWithHeartbeat(outcome.delayMs, controls);
+          }
+        }),
+      );
+      // Feed the scheduler without queueing a whole large batch at once.
+      while (scheduler.queued > this.definition.concurrency.maxInFlight * 4) await sleep(1);
+    }
+    await Promise.all(tasks);
+  }
+
+  private accepting(controls: BatchControls): boolean {
+    return controls.isActive() && (this.state === 'running' || this.state === 'paused');
+  }
+
+  private track(key: string, tracker: PartitionOffsetTracker, record: ConsumedRecord): void {
+    const offset = BigInt(record.offset);
+    const last = this.lastTracked.get(key);
+    // A record re-read after a seek back is still tracked (and pending) from its first delivery.
+    if (last !== undefined && offset <= last) return;
+    tracker.track(offset);
+    this.lastTracked.set(key, offset);
+  }
+
+  /** One delivery through the pipeline, turned into tracker state. */
+  private async deliver(record: ConsumedRecord, controls: BatchControls, tracker: PartitionOffsetTracker): Promise<Outcome> {
+    const failureKey = `${record.topic}:${record.partition}:${record.offset}`;
+    const failure = this.failures.get(failureKey);
+    const offset = BigInt(record.offset);
+    const ack = new RecordAcknowledgment(() => this.acknowledged(record, tracker));
+    const attempt = failure?.attempt ?? 1;
+    const context = new KafkaContext({
+      record,
+      groupId: this.definition.groupId,
+      listenerId: this.definition.id,
+      attempt,
+      heartbeat: () => controls.heartbeat(),
+    });
+
+    let outcome: Outcome;
+    try {
+      outcome = await this.pipeline({ record, listener: this.definition, attempt, firstFailureAt: failure?.firstFailureAt, context, ack });
+    } catch (thrown) {
+      // Only reached when a failure could not be disposed of (the dead-letter publish failed): the
+      // record stays uncommitted and is tried again later, as a new attempt would be.
+      const error = asError(thrown);
+      this.logger.error(`${record.topic}/${record.partition}@${record.offset}: ${error.message}; retrying in ${this.settings.recoveryDelayMs} ms`);
+      return { status: 'retry', delayMs: this.settings.recoveryDelayMs, error };
+    }
+    if (ack.nackDelayMs !== undefined && outcome.status === 'success') {
+      return { status: 'retry', delayMs: ack.nackDelayMs, error: new Error('nack') };
+    }
+
+    switch (outcome.status) {
+      case 'success':
+        this.counters.processed++;
+        if (this.definition.ackMode === 'auto') tracker.complete(offset);
+        break;
+      case 'retry':
+        this.counters.retried++;
+        this.failures.set(failureKey, { attempt: attempt + 1, firstFailureAt: failure?.firstFailureAt ?? new Date() });
+        return outcome;
+      case 'dead-lettered':
+        this.counters.failed++;
+        this.counters.deadLettered++;
+        tracker.complete(offset);
+        break;
+      case 'skipped':
+        if (outcome.error) this.counters.failed++;
+        this.counters.skipped++;
+        tracker.complete(offset);
+        break;
+    }
+    this.failures.delete(failureKey);
+    return outcome;
+  }
+
+  private acknowledged(record: ConsumedRecord, tracker: PartitionOffsetTracker): void {
+    if (!tracker.complete(BigInt(record.offset))) return;
+    if (this.definition.ackMode === 'manual-immediate') {
+      void this.commitPartition(record.topic, record.partition).catch((error) =>
+        this.logger.warn(`immediate commit failed: ${asError(error).message}`),
+      );
+    }
+  }
+
+  /** Pause the partition, rewind to the failed record, and resume once the backoff is over. */
+  private scheduleRetry(record: ConsumedRecord, delayMs: number): void {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const key = tpKey(record.topic, record.partition);
+    consumer.pause(record.topic, [record.partition]);
+    consumer.seek(record.topic, record.partition, record.offset);
+    clearTimeout(this.retryTimers.get(key));
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(key);
+      if (this.consumer === consumer && this.state === 'running') consumer.resume(record.topic, [record.partition]);
+    }, delayMs);
+    this.retryTimers.set(key, timer);
+  }
+
+  private async sleepWithHeartbeat(ms: number, controls: BatchControls): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && this.state !== 'stopping') {
+      await sleep(Math.min(1_000, until - Date.now()));
+      await controls.heartbeat().catch(() => undefined);
+    }
+  }
+
+  private oldestInFlightSince(): number | undefined {
+    let oldest: number | undefined;
+    for (const [topic, partitions] of Object.entries(this.assignment)) {
+      for (const partition of partitions) {
+        const since = this.offsets.forPartition(topic, partition).oldestPendingSince();
+        if (since !== undefined && (oldest === undefined || since < oldest)) oldest = since;
+      }
+    }
+    return oldest;
+  }
+}
+
+function splitKey(key: string): [string, number] {
+  const at = key.lastIndexOf(':');
+  return [key.slice(0, at), Number(key.slice(at + 1))];
+}
+
+/** The handle a manual-ack handler receives; acknowledging twice is harmless. */
+class RecordAcknowledgment implements Acknowledgment {
+  private done = false;
+  nackDelayMs?: number;
+
+  constructor(private readonly onAcknowledge: () => void) {}
+
+  acknowledge(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onAcknowledge();
+  }
+
+  nack(delayMs = 0): void {
+    if (this.done) return;
+    this.nackDelayMs = delayMs;
   }
 }

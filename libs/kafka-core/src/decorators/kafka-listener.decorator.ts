@@ -1,18 +1,68 @@
 import { DiscoveryService } from '@nestjs/core';
+import { BackoffOptions } from '../errors/backoff';
+import { ErrorClass } from '../errors/error-classifier';
+
+export type AckMode = 'auto' | 'manual' | 'manual-immediate';
+
+/** Parallelism inside one partition: different keys together, one key strictly in order. */
+export interface KeyOrderedConcurrency {
+  keyOrdered: true;
+  /** Records in flight at once per listener instance. */
+  maxInFlight: number;
+}
+
+export interface RetryOptions extends Partial<BackoffOptions> {
+  /** Errors that go straight to the dead-letter topic (with subclasses, and through `cause`). */
+  nonRetryable?: ErrorClass[];
+  /** Errors always retried, even when they would be classified as not retryable. */
+  retryable?: ErrorClass[];
+}
 
 export interface KafkaListenerOptions {
-  /** Topics to consume. */
-  topics: string[];
-  /** Consumer group; one group per listener. */
-  groupId: string;
-  /** Listener id for logs and the registry; defaults to `Class.method`. */
+  /** Listener id for logs, the registry and dead-letter provenance; defaults to `Class.method`. */
   id?: string;
-  /** Where a group without committed offsets starts. */
+  /** Topics to consume; or `topicPattern`. */
+  topics?: string[];
+  /** Regular expression over topic names, matched against the topics that exist at startup. */
+  topicPattern?: RegExp;
+  /** Consumer group; one group per listener. */
+  groupId?: string;
+  /** Where a group without committed offsets starts. Default: latest. */
   fromBeginning?: boolean;
+  /** Start with the application (default) or only when started through the registry. */
+  autoStartup?: boolean;
+  /**
+   * `auto`: a handler that returns acknowledges its record. `manual`: the handler calls
+   * `ack.acknowledge()` (possibly later, out of order); commits are coalesced. `manual-immediate`:
+   * each acknowledgment commits at once (the contiguous prefix only).
+   */
+  ackMode?: AckMode;
+  /** Partitions processed in parallel (a number), or key-ordered parallelism inside partitions. */
+  concurrency?: number | KeyOrderedConcurrency;
+  /** Blocking retries: attempts and backoff, and which errors are not retried. `false`: none. */
+  retry?: RetryOptions | false;
+  /** Dead-letter topic; default `<topic>-dlq`. `false`: log and skip failed records. */
+  deadLetter?: string | false;
+  /** Class the JSON value is transformed into (class-transformer) and validated against (class-validator). */
+  payload?: new (...args: never[]) => object;
+  /** Upper bound of records being processed at once (backpressure). */
+  maxInFlight?: number;
+  /** Records per second at most. */
+  rateLimit?: number;
+  /** Hand the handler all records of a fetched batch at once (payloads array). */
+  batch?: boolean;
+  /** A handler running longer than this fails with a retryable timeout error. */
+  handlerTimeoutMs?: number;
+  /** Records whose `event-type` has no handler: dead-letter (default) or skip. */
+  unknownEventType?: 'dead-letter' | 'skip';
+  /** Consumer session timeout (ms); a member silent for longer is removed from the group. */
+  sessionTimeoutMs?: number;
+  /** How often completed offsets are committed at most (ms); commits are also made at batch end. */
+  commitIntervalMs?: number;
 }
 
 /**
- * Marks a provider method as a Kafka listener. It only records the options; the explorer reads them
- * once at bootstrap.
+ * Marks a provider method (or a class whose methods are `@KafkaHandler`s) as a Kafka listener. It only
+ * records the options; the explorer reads them once at bootstrap.
  */
 export const KafkaListener = DiscoveryService.createDecorator<KafkaListenerOptions>();

@@ -1,38 +1,159 @@
-import { KafkaListenerOptions } from '../decorators/kafka-listener.decorator';
+import { AckMode, KafkaListenerOptions } from '../decorators/kafka-listener.decorator';
+import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
+import { BackoffOptions, DEFAULT_BACKOFF, validateBackoff } from '../errors/backoff';
+import { ClassifierOptions } from '../errors/error-classifier';
 
-/** Handler payload: the record's JSON value, plus the record itself for headers and position. */
-export type ListenerHandler = (
-  payload: unknown,
-  record: import('../client/kafka-client.port').ConsumedRecord,
-) => unknown;
+/** Calls the user's method through Nest's context pipeline (pipes, guards, interceptors, filters). */
+export type Invoker = (payload: unknown, context: KafkaContext, ack: Acknowledgment) => Promise<unknown>;
 
-/** A discovered listener as plain data: what to consume and whom to call. */
+export type PayloadClass = new (...args: never[]) => object;
+
+/** One method of a listener; a plain method listener has exactly one, the default. */
+export interface ListenerRoute {
+  methodName: string;
+  eventType?: string;
+  isDefault: boolean;
+  payload?: PayloadClass;
+  invoke: Invoker;
+}
+
+export interface ListenerConcurrency {
+  /** Partitions handled at once. */
+  partitions: number;
+  keyOrdered: boolean;
+  /** In-flight bound inside the key-ordered scheduler. */
+  maxInFlight: number;
+}
+
+/** A discovered listener as plain data: what to consume, how, and whom to call. */
 export interface ListenerDefinition {
   id: string;
   topics: string[];
+  topicPattern?: RegExp;
   groupId: string;
   fromBeginning: boolean;
-  handler: ListenerHandler;
+  autoStartup: boolean;
+  ackMode: AckMode;
+  concurrency: ListenerConcurrency;
+  retry: { backoff: BackoffOptions; classifier: ClassifierOptions };
+  /** Explicit topic, `false` for none, undefined for `<topic>-dlq`. */
+  deadLetter: string | false | undefined;
+  maxInFlight?: number;
+  rateLimit?: number;
+  batch: boolean;
+  handlerTimeoutMs?: number;
+  unknownEventType: 'dead-letter' | 'skip';
+  sessionTimeoutMs: number;
+  commitIntervalMs: number;
+  /** True when the listener is a class dispatching on the `event-type` header. */
+  routed: boolean;
+  routes: ListenerRoute[];
 }
 
-export function toDefinition(
+export type ListenerDefaults = Omit<KafkaListenerOptions, 'id' | 'topics' | 'topicPattern'>;
+
+/** Thrown at bootstrap for a listener that cannot work, naming it. */
+export class ListenerConfigurationError extends Error {
+  constructor(id: string, problems: string[]) {
+    super(`@KafkaListener ${id}: ${problems.join('; ')}`);
+    this.name = 'ListenerConfigurationError';
+  }
+}
+
+const ACK_MODES: AckMode[] = ['auto', 'manual', 'manual-immediate'];
+const isPositiveInt = (n: unknown) => Number.isInteger(n) && (n as number) > 0;
+const isClass = (value: unknown) => typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+
+/**
+ * Merges module defaults with the decorator's options and checks them, so a broken listener fails the
+ * application's start with a sentence naming it, never at its first record.
+ */
+export function defineListener(
   options: KafkaListenerOptions,
-  className: string,
-  methodName: string,
-  handler: ListenerHandler,
+  defaults: ListenerDefaults,
+  fallbackId: string,
+  routes: ListenerRoute[],
+  routed: boolean,
 ): ListenerDefinition {
-  const id = options.id ?? `${className}.${methodName}`;
-  if (!Array.isArray(options.topics) || options.topics.length === 0) {
-    throw new Error(`@KafkaListener ${id}: "topics" must name at least one topic`);
+  const merged: KafkaListenerOptions = { ...defaults, ...options };
+  const id = merged.id ?? fallbackId;
+  const problems: string[] = [];
+
+  const topics = merged.topics ?? [];
+  if (topics.length === 0 && !merged.topicPattern) problems.push('name "topics" or a "topicPattern"');
+  if (topics.length > 0 && merged.topicPattern) problems.push('use either "topics" or "topicPattern", not both');
+  if (merged.topicPattern && !(merged.topicPattern instanceof RegExp)) problems.push('"topicPattern" must be a RegExp');
+  if (!merged.groupId) problems.push('"groupId" is required (or a module default)');
+
+  const ackMode = merged.ackMode ?? 'auto';
+  if (!ACK_MODES.includes(ackMode)) problems.push(`unknown ackMode "${ackMode}" (use ${ACK_MODES.join(', ')})`);
+
+  let concurrency: ListenerConcurrency = { partitions: 1, keyOrdered: false, maxInFlight: 1 };
+  if (typeof merged.concurrency === 'number') {
+    if (!isPositiveInt(merged.concurrency)) problems.push('"concurrency" must be a positive integer');
+    else concurrency = { partitions: merged.concurrency, keyOrdered: false, maxInFlight: 1 };
+  } else if (merged.concurrency) {
+    if (merged.concurrency.keyOrdered !== true || !isPositiveInt(merged.concurrency.maxInFlight)) {
+      problems.push('"concurrency" as an object needs keyOrdered: true and a positive integer maxInFlight');
+    } else {
+      // Every assigned partition feeds the same key scheduler, so all of them are fetched at once.
+      concurrency = { partitions: 1_000, keyOrdered: true, maxInFlight: merged.concurrency.maxInFlight };
+    }
   }
-  if (!options.groupId) {
-    throw new Error(`@KafkaListener ${id}: "groupId" is required`);
+
+  const retryOptions = merged.retry === false ? { attempts: 1 } : (merged.retry ?? {});
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...retryOptions };
+  problems.push(...validateBackoff(backoff).map((p) => `retry: ${p}`));
+
+  for (const [name, value] of [
+    ['maxInFlight', merged.maxInFlight],
+    ['rateLimit', merged.rateLimit],
+    ['handlerTimeoutMs', merged.handlerTimeoutMs],
+  ] as const) {
+    if (value !== undefined && !(typeof value === 'number' && value > 0)) problems.push(`"${name}" must be a positive number`);
   }
+  if (merged.batch && ackMode !== 'auto') problems.push('"batch" listeners acknowledge the whole batch: use ackMode "auto"');
+  if (merged.batch && concurrency.keyOrdered) problems.push('"batch" cannot be combined with key-ordered concurrency');
+  if (merged.batch && routed) problems.push('"batch" cannot be combined with per-event-type handlers');
+
+  const payloads = [merged.payload, ...routes.map((r) => r.payload)].filter((p) => p !== undefined);
+  if (payloads.some((p) => !isClass(p))) problems.push('"payload" must be a class (decorated with class-validator)');
+
+  if (routes.length === 0) problems.push('a class-level @KafkaListener needs @KafkaHandler methods');
+  const types = routes.filter((r) => r.eventType).map((r) => r.eventType);
+  const duplicate = types.find((t, i) => types.indexOf(t) !== i);
+  if (duplicate) problems.push(`two handlers for event type "${duplicate}"`);
+  if (routes.filter((r) => r.isDefault).length > 1) problems.push('more than one default @KafkaHandler');
+  if (routed && routes.some((r) => !r.eventType && !r.isDefault)) {
+    problems.push('each @KafkaHandler needs an eventType or isDefault: true');
+  }
+
+  if (problems.length > 0) throw new ListenerConfigurationError(id, problems);
   return {
     id,
-    topics: [...options.topics],
-    groupId: options.groupId,
-    fromBeginning: !!options.fromBeginning,
-    handler,
+    topics: [...topics],
+    topicPattern: merged.topicPattern,
+    groupId: merged.groupId as string,
+    fromBeginning: merged.fromBeginning ?? false,
+    autoStartup: merged.autoStartup ?? true,
+    ackMode,
+    concurrency,
+    retry: { backoff, classifier: { nonRetryable: retryOptions.nonRetryable, retryable: retryOptions.retryable } },
+    deadLetter: merged.deadLetter,
+    maxInFlight: merged.maxInFlight,
+    rateLimit: merged.rateLimit,
+    batch: merged.batch ?? false,
+    handlerTimeoutMs: merged.handlerTimeoutMs,
+    unknownEventType: merged.unknownEventType ?? 'dead-letter',
+    sessionTimeoutMs: merged.sessionTimeoutMs ?? 30_000,
+    commitIntervalMs: merged.commitIntervalMs ?? 1_000,
+    routed,
+    routes: routes.map((r) => ({ ...r, payload: r.payload ?? merged.payload })),
   };
+}
+
+/** The route for a record's event type, or undefined when none fits. */
+export function routeFor(definition: ListenerDefinition, eventType: string | undefined): ListenerRoute | undefined {
+  if (!definition.routed) return definition.routes[0];
+  return definition.routes.find((r) => r.eventType !== undefined && r.eventType === eventType) ?? definition.routes.find((r) => r.isDefault);
 }

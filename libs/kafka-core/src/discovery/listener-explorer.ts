@@ -1,34 +1,84 @@
-import { Injectable } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { KafkaListener } from '../decorators/kafka-listener.decorator';
-import { ListenerDefinition, toDefinition } from './listener-definition';
+import { Inject, Injectable } from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { KafkaHandler } from '../decorators/kafka-handler.decorator';
+import { KafkaListener, KafkaListenerOptions } from '../decorators/kafka-listener.decorator';
+import { KAFKA_PARAMS_METADATA } from '../decorators/kafka-params.decorators';
+import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
+import { KafkaCoreModuleOptions } from '../kafka-core.options';
+import { KafkaParamsFactory } from './kafka-params.factory';
+import { defineListener, Invoker, ListenerDefinition, ListenerRoute } from './listener-definition';
 
-/** Reads `@KafkaListener` metadata once and returns plain definitions; the only metadata reader. */
+/**
+ * Reads `@KafkaListener` / `@KafkaHandler` metadata once and returns plain definitions; the only
+ * metadata reader. Handlers are wrapped by Nest's ExternalContextCreator, so pipes, guards,
+ * interceptors and exception filters apply to them as to controllers (context type `kafka`).
+ */
 @Injectable()
 export class ListenerExplorer {
+  private readonly paramsFactory = new KafkaParamsFactory();
+
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
+    private readonly contextCreator: ExternalContextCreator,
+    @Inject(MODULE_OPTIONS_TOKEN) private readonly options: KafkaCoreModuleOptions,
   ) {}
 
   explore(): ListenerDefinition[] {
-    const definitions: ListenerDefinition[] = [];
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance = wrapper.instance as Record<string, unknown> | undefined;
-      if (!instance || !wrapper.isDependencyTreeStatic() || typeof instance !== 'object') continue;
-      const prototype = Object.getPrototypeOf(instance) as object;
-      for (const method of this.scanner.getAllMethodNames(prototype)) {
-        const options = this.discovery.getMetadataByDecorator(KafkaListener, wrapper, method);
-        if (!options) continue;
-        const fn = instance[method] as (...args: unknown[]) => unknown;
-        definitions.push(toDefinition(options, instance.constructor.name, method, fn.bind(instance)));
-      }
-    }
+    const definitions = this.discovery.getProviders().flatMap((wrapper) => this.fromProvider(wrapper));
     const ids = new Set<string>();
     for (const definition of definitions) {
       if (ids.has(definition.id)) throw new Error(`@KafkaListener id "${definition.id}" is used twice`);
       ids.add(definition.id);
     }
     return definitions;
+  }
+
+  private fromProvider(wrapper: InstanceWrapper): ListenerDefinition[] {
+    const instance = wrapper.instance as Record<string, unknown> | undefined;
+    if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) return [];
+    const className = instance.constructor.name;
+    const methods = this.scanner.getAllMethodNames(Object.getPrototypeOf(instance));
+    const defaults = this.options.listenerDefaults ?? {};
+
+    const classOptions = this.discovery.getMetadataByDecorator(KafkaListener, wrapper) as KafkaListenerOptions | undefined;
+    if (classOptions) {
+      const routes: ListenerRoute[] = [];
+      for (const method of methods) {
+        const handler = this.discovery.getMetadataByDecorator(KafkaHandler, wrapper, method);
+        if (!handler) continue;
+        routes.push({
+          methodName: method,
+          eventType: handler.eventType,
+          isDefault: handler.isDefault ?? false,
+          payload: handler.payload,
+          invoke: this.invoker(instance, method),
+        });
+      }
+      return [defineListener(classOptions, defaults, className, routes, true)];
+    }
+
+    return methods.flatMap((method) => {
+      const options = this.discovery.getMetadataByDecorator(KafkaListener, wrapper, method);
+      if (!options) return [];
+      const route: ListenerRoute = { methodName: method, isDefault: true, invoke: this.invoker(instance, method) };
+      return [defineListener(options, defaults, `${className}.${method}`, [route], false)];
+    });
+  }
+
+  private invoker(instance: Record<string, unknown>, method: string): Invoker {
+    const callback = instance[method] as (...args: unknown[]) => unknown;
+    return this.contextCreator.create(
+      instance,
+      callback,
+      method,
+      KAFKA_PARAMS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      'kafka',
+    ) as Invoker;
   }
 }

@@ -1,0 +1,135 @@
+interface Job {
+  key: string | null;
+  task: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+/** A FIFO queue with O(1) push and shift; Array#shift copies the whole array. */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+/**
+ * Key-ordered parallelism inside a partition, after Confluent's parallel-consumer KEY ordering:
+ * records with different keys run concurrently, records of one key strictly in submission order,
+ * and at most `maxInFlight` tasks run at once. Null keys carry no ordering, so each may run in
+ * parallel with anything. Slots go to tasks in the order they became eligible to run.
+ */
+export class KeyOrderedScheduler {
+  /** Tasks free to start, in the order they became eligible. */
+  private readonly ready = new Fifo<Job>();
+  /** Keys with a task running or ready, mapped to their later tasks. */
+  private readonly blockedByKey = new Map<string, Fifo<Job>>();
+  private runningCount = 0;
+  private queuedCount = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly maxInFlight: number) {
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
+      throw new RangeError(`maxInFlight must be an integer >= 1 (got ${maxInFlight})`);
+    }
+  }
+
+  /**
+   * Queues `task` behind earlier tasks with the same key. Resolves or rejects with the task's own
+   * result once it ran; a failure does not hold back the key's later tasks.
+   */
+  submit<T>(key: string | null, task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { key, task, resolve: resolve as (value: unknown) => void, reject };
+      this.queuedCount++;
+      const blocked = key === null ? undefined : this.blockedByKey.get(key);
+      if (blocked) {
+        blocked.push(job);
+      } else {
+        if (key !== null) this.blockedByKey.set(key, new Fifo<Job>());
+        this.ready.push(job);
+      }
+      this.pump();
+    });
+  }
+
+  get running(): number {
+    return this.runningCount;
+  }
+
+  /** Tasks submitted and not yet started. */
+  get queued(): number {
+    return this.queuedCount;
+  }
+
+  /** Resolves when nothing is running or queued. */
+  idle(): Promise<void> {
+    if (this.runningCount === 0 && this.queuedCount === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.runningCount < this.maxInFlight) {
+      const job = this.ready.shift();
+      if (!job) return;
+      this.start(job);
+    }
+  }
+
+  private start(job: Job): void {
+    this.queuedCount--;
+    this.runningCount++;
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(job.task());
+    } catch (error) {
+      // A task that throws before returning its promise fails like one that rejects.
+      result = Promise.reject(error);
+    }
+    result.then(
+      (value) => {
+        this.finish(job);
+        job.resolve(value);
+      },
+      (error: unknown) => {
+        job.reject(error);
+      },
+    );
+  }
+
+  private finish(job: Job): void {
+    this.runningCount--;
+    if (job.key !== null) {
+      const blocked = this.blockedByKey.get(job.key);
+      const next = blocked?.shift();
+      if (next) this.ready.push(next);
+      else this.blockedByKey.delete(job.key);
+    }
+    this.pump();
+    if (this.runningCount === 0 && this.queuedCount === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}

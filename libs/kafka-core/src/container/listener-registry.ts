@@ -1,0 +1,48 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { ListenerContainer } from './listener-container';
+import { ListenerStatus } from './listener-status';
+
+/** Lists the application's listeners and starts, stops, pauses and resumes them at run time. */
+@Injectable()
+export class KafkaListenerRegistry {
+  private readonly containers = new Map<string, ListenerContainer>();
+
+  register(container: ListenerContainer): void {
+    this.containers.set(container.definition.id, container);
+  }
+
+  list(): ListenerStatus[] {
+    return [...this.containers.values()].map((c) => c.status());
+  }
+
+  status(id: string): ListenerStatus {
+    return this.get(id).status();
+  }
+
+  async start(id: string): Promise<void> {
+    await this.get(id).start();
+  }
+
+  async stop(id: string): Promise<void> {
+    await this.get(id).stop();
+  }
+
+  pause(id: string): void {
+    this.get(id).pause();
+  }
+
+  resume(id: string): void {
+    this.get(id).resume();
+  }
+
+  /** Every container, for shutdown. */
+  all(): ListenerContainer[] {
+    return [...this.containers.values()];
+  }
+
+  private get(id: string): ListenerContainer {
+    const container = this.containers.get(id);
+    if (!container) throw new NotFoundException(`No Kafka listener "${id}" (known: ${[...this.containers.keys()].join(', ')})`);
+    return container;
+  }
+}

@@ -1,0 +1,58 @@
+import { ConsumedRecord, Headers } from '../client/kafka-client.port';
+
+/** The manual acknowledgment of one record (Spring's `Acknowledgment`). */
+export interface Acknowledgment {
+  /** The record is done; its offset may be committed once every earlier record is done too. */
+  acknowledge(): void;
+  /** Re-deliver this record after `delayMs`, without counting a failed attempt. */
+  nack(delayMs?: number): void;
+}
+
+export interface KafkaContextFields {
+  record: ConsumedRecord;
+  groupId: string;
+  listenerId: string;
+  attempt: number;
+  heartbeat: () => Promise<void>;
+}
+
+/** What a handler may know about the record it is handling; one getter per field. */
+export class KafkaContext {
+  constructor(private readonly fields: KafkaContextFields) {}
+
+  get topic(): string {
+    return this.fields.record.topic;
+  }
+  get partition(): number {
+    return this.fields.record.partition;
+  }
+  get offset(): string {
+    return this.fields.record.offset;
+  }
+  get timestamp(): string {
+    return this.fields.record.timestamp;
+  }
+  get key(): string | null {
+    return this.fields.record.key?.toString('utf8') ?? null;
+  }
+  get headers(): Headers {
+    return this.fields.record.headers;
+  }
+  /** 1 on first delivery, 2 on the first retry, … */
+  get attempt(): number {
+    return this.fields.attempt;
+  }
+  get groupId(): string {
+    return this.fields.groupId;
+  }
+  get listenerId(): string {
+    return this.fields.listenerId;
+  }
+  get record(): ConsumedRecord {
+    return this.fields.record;
+  }
+  /** Keeps the group membership alive during long work. */
+  heartbeat(): Promise<void> {
+    return this.fields.heartbeat();
+  }
+}

@@ -1,0 +1,37 @@
+import { ConsumedRecord } from '../client/kafka-client.port';
+import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
+import { ListenerDefinition, ListenerRoute } from '../discovery/listener-definition';
+
+/** One delivery of one record to one listener, as the middlewares see it. */
+export interface InboundMessage {
+  readonly record: ConsumedRecord;
+  readonly listener: ListenerDefinition;
+  /** 1 on first delivery. */
+  readonly attempt: number;
+  /** When this record first failed, for dead-letter provenance. */
+  readonly firstFailureAt?: Date;
+  readonly context: KafkaContext;
+  readonly ack: Acknowledgment;
+  /** Set by the deserialize middleware. */
+  route?: ListenerRoute;
+  payload?: unknown;
+}
+
+/** What became of a delivery. The container turns outcomes into offsets; middlewares never commit. */
+export type Outcome =
+  | { status: 'success' }
+  | { status: 'retry'; delayMs: number; error: Error }
+  | { status: 'dead-lettered'; error: Error; topic: string }
+  | { status: 'skipped'; error?: Error };
+
+export type Handler = (message: InboundMessage) => Promise<Outcome>;
+export type Middleware = (next: Handler) => Handler;
+
+/** The first middleware runs outermost, as in watermill's router. */
+export function compose(middlewares: readonly Middleware[], handler: Handler): Handler {
+  return middlewares.reduceRight((next, middleware) => middleware(next), handler);
+}
+
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}

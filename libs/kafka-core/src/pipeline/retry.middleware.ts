@@ -1,0 +1,21 @@
+import { nextDelay } from '../errors/backoff';
+import { classify } from '../errors/error-classifier';
+import { asError, Middleware } from './pipeline';
+
+/**
+ * Decides whether a failure is tried again (and after how long) or final. It does not wait: the
+ * container carries the delay out without leaving the group (pause, seek back, resume).
+ */
+export const retryMiddleware: Middleware = (next) => async (message) => {
+  try {
+    return await next(message);
+  } catch (thrown) {
+    const error = asError(thrown);
+    const { backoff, classifier } = message.listener.retry;
+    if (classify(error, classifier) === 'retry') {
+      const delayMs = nextDelay(backoff, message.attempt);
+      if (delayMs !== undefined) return { status: 'retry', delayMs, error };
+    }
+    throw error;
+  }
+};
