@@ -112,6 +112,7 @@ export class KeyOrderedScheduler {
         job.resolve(value);
       },
       (error: unknown) => {
+        this.finish(job);
         job.reject(error);
       },
     );

@@ -185,7 +185,8 @@ export class ListenerContainer {
 
   private async onBatch(batch: RecordBatch, controls: BatchControls): Promise<void> {
     const key = tpKey(batch.topic, batch.partition);
-    const tracker = this.offsets.forPartition(batch.topic, batch.partition);
+    // The first fetch starts at the group's position, so that is what counts as already committed.
+    const tracker = this.offsets.forPartition(batch.topic, batch.partition, BigInt(batch.records[0]?.offset ?? 0));
     if (this.scheduler) await this.runKeyOrdered(batch, controls, key, tracker);
     else await this.runInOrder(batch, controls, key, tracker);
     await this.commitPartition(batch.topic, batch.partition).catch((error) =>

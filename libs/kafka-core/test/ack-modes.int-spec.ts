@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { Admin } from 'kafkajs';
+import { Ack, Acknowledgment, Ctx, KafkaContext, KafkaListener, KafkaListenerRegistry, Payload } from '@app/kafka-core';
+import { rawKafka, uniqueName } from '../../../test/support/kafka';
+import { committedOffsets, createTopic, produce, startListenerApp } from '../../../test/support/listener-app';
+import { eventually } from '../../../test/support/service-app';
+
+describe('ack modes and committed offsets (real broker)', () => {
+  let admin: Admin;
+  beforeAll(async () => {
+    admin = rawKafka().admin();
+    await admin.connect();
+  });
+  afterAll(() => admin.disconnect());
+
+  it('auto: every handled record is committed, exactly up to the end of each partition', async () => {
+    const topic = await createTopic(admin, 'auto', 3);
+    const groupId = uniqueName('g-auto');
+    const seen: string[] = [];
+
+    @Injectable()
+    class AutoListener {
+      @KafkaListener({ topics: [topic], groupId, fromBeginning: true, concurrency: 3 })
+      handle(@Payload() payload: { n: number }) {
+        seen.push(String(payload.n));
+      }
+    }
+
+    await produce(topic, Array.from({ length: 90 }, (_, n) => ({ key: `k${n % 9}`, value: JSON.stringify({ n }), partition: n % 3 })));
+    const app = await startListenerApp([AutoListener]);
+    try {
+      await eventually(async () => (seen.length >= 90 ? true : undefined));
+      await eventually(async () => {
+        const offsets = await committedOffsets(admin, groupId, topic);
+        return offsets[0] === 30 && offsets[1] === 30 && offsets[2] === 30 ? offsets : undefined;
+      });
+      const status = app.app.get(KafkaListenerRegistry).list()[0];
+      expect(status.counters.processed).toBe(90);
+      // Coalesced: far fewer commit requests than records.
+      expect(status.counters.commits).toBeLessThan(30);
+    } finally {
+      await app.close();
+    }
+    expect(new Set(seen).size).toBe(90);
+  });
+
+  it('manual: out-of-order acknowledgments commit only the contiguous prefix', async () => {
+    const topic = await createTopic(admin, 'manual', 1);
+    const groupId = uniqueName('g-manual');
+    const acks = new Map<number, Acknowledgment>();
+
+    @Injectable()
+    class ManualListener {
+      @KafkaListener({ topics: [topic], groupId, fromBeginning: true, ackMode: 'manual', commitIntervalMs: 100 })
+      handle(@Payload() payload: { n: number }, @Ack() ack: Acknowledgment, @Ctx() ctx: KafkaContext) {
+        expect(ctx.offset).toBe(String(payload.n));
+        acks.set(payload.n, ack);
+      }
+    }
+
+    await produce(topic, Array.from({ length: 5 }, (_, n) => ({ value: JSON.stringify({ n }) })));
+    const app = await startListenerApp([ManualListener]);
+    try {
+      await eventually(async () => (acks.size === 5 ? true : undefined));
+      acks.get(1)?.acknowledge();
+      acks.get(3)?.acknowledge();
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await committedOffsets(admin, groupId, topic))[0]).toBe(-1);
+      acks.get(0)?.acknowledge();
+      await eventually(async () => ((await committedOffsets(admin, groupId, topic))[0] === 2 ? true : undefined));
+      acks.get(2)?.acknowledge();
+      await eventually(async () => ((await committedOffsets(admin, groupId, topic))[0] === 4 ? true : undefined));
+    } finally {
+      await app.close();
+    }
+    // Offset 4 was never acknowledged: the final commit on close must not pass it.
+    expect((await committedOffsets(admin, groupId, topic))[0]).toBe(4);
+  });
+});

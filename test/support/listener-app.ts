@@ -1,0 +1,74 @@
+import { INestApplicationContext, ModuleMetadata, Provider } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Admin, Consumer, IHeaders, KafkaMessage } from 'kafkajs';
+import { KafkaCoreModule, KafkaCoreModuleOptions } from '@app/kafka-core';
+import { rawKafka, testBrokers, uniqueName } from './kafka';
+
+export interface ListenerApp {
+  app: INestApplicationContext;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots kafka-core with the given listener providers against the test broker, the way an
+ * application does (listeners start on bootstrap, stop on close).
+ */
+export async function startListenerApp(
+  providers: Provider[],
+  options: Partial<KafkaCoreModuleOptions> = {},
+  extra: Pick<ModuleMetadata, 'imports'> = {},
+): Promise<ListenerApp> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      KafkaCoreModule.forRoot({ brokers: testBrokers(), clientId: uniqueName('app'), ...options }),
+      ...(extra.imports ?? []),
+    ],
+    providers,
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  app.enableShutdownHooks();
+  await app.init();
+  return { app, close: () => app.close() };
+}
+
+/** Creates a topic with a random name and waits for its leaders. */
+export async function createTopic(admin: Admin, prefix: string, partitions = 1): Promise<string> {
+  const topic = uniqueName(prefix);
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  return topic;
+}
+
+export interface TestRecord {
+  key?: string | null;
+  value: string | Buffer | null;
+  partition?: number;
+  headers?: IHeaders;
+}
+
+export async function produce(topic: string, records: TestRecord[]): Promise<void> {
+  const producer = rawKafka().producer();
+  await producer.connect();
+  try {
+    for (let i = 0; i < records.length; i += 1000) {
+      await producer.send({ topic, acks: -1, messages: records.slice(i, i + 1000) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** The group's committed offset per partition (-1 when none). */
+export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Record<number, number>> {
+  const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return Object.fromEntries(result.partitions.map((p) => [p.partition, Number(p.offset)]));
+}
+
+/** Reads everything that arrives on a topic (e.g. a dead-letter topic) from the beginning. */
+export async function collect(topic: string): Promise<{ messages: KafkaMessage[]; stop(): Promise<void> }> {
+  const messages: KafkaMessage[] = [];
+  const consumer: Consumer = rawKafka().consumer({ groupId: uniqueName('observer'), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  return { messages, stop: () => consumer.disconnect() };
+}
