@@ -34,7 +34,10 @@ export async function startListenerApp(
 /** Creates a topic with a random name and waits for its leaders. */
 export async function createTopic(admin: Admin, prefix: string, partitions = 1): Promise<string> {
   const topic = uniqueName(prefix);
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
   return topic;
 }
 
@@ -58,7 +61,11 @@ export async function produce(topic: string, records: TestRecord[]): Promise<voi
 }
 
 /** The group's committed offset per partition (-1 when none). */
-export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Record<number, number>> {
+export async function committedOffsets(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<Record<number, number>> {
   const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
   return Object.fromEntries(result.partitions.map((p) => [p.partition, Number(p.offset)]));
 }

@@ -65,7 +65,10 @@ export interface ConsumerEvents {
 export interface KafkaConsumerPort extends ConsumerEvents {
   connect(): Promise<void>;
   subscribe(topics: (string | RegExp)[], fromBeginning: boolean): Promise<void>;
-  run(onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>, options: RunOptions): Promise<void>;
+  run(
+    onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>,
+    options: RunOptions,
+  ): Promise<void>;
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
   /** Stops fetching these partitions (all of the topic when none are named) until resumed. */
   pause(topic: string, partitions?: number[]): void;

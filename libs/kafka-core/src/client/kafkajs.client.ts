@@ -77,7 +77,9 @@ class KafkajsAdmin implements KafkaAdminPort {
   async createTopics(topics: TopicSpec[]): Promise<void> {
     try {
       await this.admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs' own leader wait treats UNKNOWN_TOPIC_OR_PARTITION from a broker that has not seen
+        // the new topic yet as fatal; awaitTopicsReady waits for leaders instead.
+        waitForLeaders: false,
         topics: topics.map((t) => ({
           topic: t.name,
           numPartitions: t.partitions,
@@ -140,7 +142,10 @@ class KafkajsConsumer implements KafkaConsumerPort {
     return this.consumer.subscribe({ topics, fromBeginning });
   }
 
-  run(onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>, options: RunOptions): Promise<void> {
+  run(
+    onBatch: (batch: RecordBatch, controls: BatchControls) => Promise<void>,
+    options: RunOptions,
+  ): Promise<void> {
     return this.consumer.run({
       // Offsets are the container's business: kafkajs neither resolves nor commits on its own.
       autoCommit: false,
@@ -159,7 +164,11 @@ class KafkajsConsumer implements KafkaConsumerPort {
         await onBatch(
           { topic: batch.topic, partition: batch.partition, records },
           // kafkajs fetches from the last resolved offset: resolving means "taken", not "done".
-          { heartbeat, isActive: () => isRunning() && !isStale(), advance: (offset) => resolveOffset(offset) },
+          {
+            heartbeat,
+            isActive: () => isRunning() && !isStale(),
+            advance: (offset) => resolveOffset(offset),
+          },
         );
       },
     });
@@ -191,7 +200,9 @@ class KafkajsConsumer implements KafkaConsumerPort {
   }
 
   onCrash(listener: (error: Error, restart: boolean) => void): void {
-    this.consumer.on(this.consumer.events.CRASH, (event) => listener(event.payload.error, event.payload.restart));
+    this.consumer.on(this.consumer.events.CRASH, (event) =>
+      listener(event.payload.error, event.payload.restart),
+    );
   }
 
   disconnect(): Promise<void> {

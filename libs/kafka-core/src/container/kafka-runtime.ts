@@ -1,4 +1,10 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { isRetriable, KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort } from '../client/kafka-client.port';
 import { ListenerDefinition } from '../discovery/listener-definition';
 import { ListenerExplorer } from '../discovery/listener-explorer';
@@ -43,7 +49,8 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
         admin,
         this.options.brokers,
         this.options.startupTimeoutMs ?? KAFKA_CORE_DEFAULTS.startupTimeoutMs,
-        (error, delay) => this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
+        (error, delay) =>
+          this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
       );
       const report = await this.provision(admin, this.options.topics ?? []);
       const derived = await this.provision(admin, await this.deadLetterDeclarations(admin, definitions));
@@ -63,7 +70,9 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       this.registry.register(container);
       if (!definition.autoStartup) continue;
       await container.start();
-      this.logger.log(`Listener ${definition.id} consuming ${definition.topics.join(', ') || definition.topicPattern} as ${definition.groupId}`);
+      this.logger.log(
+        `Listener ${definition.id} consuming ${definition.topics.join(', ') || definition.topicPattern} as ${definition.groupId}`,
+      );
     }
   }
 
@@ -77,28 +86,51 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       await this.publisher.sendRecords(topic, [record]);
     };
     return compose(
-      [deadLetterMiddleware(publish, this.options.deadLetter), retryMiddleware, deserializeMiddleware, timeoutMiddleware],
+      [
+        deadLetterMiddleware(publish, this.options.deadLetter),
+        retryMiddleware,
+        deserializeMiddleware,
+        timeoutMiddleware,
+      ],
       invokeHandler,
     );
   }
 
   /** `<topic>-dlq` for every listener topic that dead-letters by default, with the source's partitions. */
-  private async deadLetterDeclarations(admin: KafkaAdminPort, definitions: ListenerDefinition[]): Promise<TopicDeclaration[]> {
-    const sources = [...new Set(definitions.filter((d) => d.deadLetter === undefined).flatMap((d) => d.topics))];
+  private async deadLetterDeclarations(
+    admin: KafkaAdminPort,
+    definitions: ListenerDefinition[],
+  ): Promise<TopicDeclaration[]> {
+    const sources = [
+      ...new Set(definitions.filter((d) => d.deadLetter === undefined).flatMap((d) => d.topics)),
+    ];
     if (sources.length === 0) return [];
     const counts = await admin.partitionCounts(sources);
     const missing = sources.filter((topic) => !counts.has(topic));
     if (missing.length > 0) {
-      throw new Error(`Listener topics do not exist: ${missing.join(', ')}. Declare them in KafkaCoreModule "topics".`);
+      throw new Error(
+        `Listener topics do not exist: ${missing.join(', ')}. Declare them in KafkaCoreModule "topics".`,
+      );
     }
-    return sources.map((topic) => ({ name: deadLetterTopicName(topic), partitions: counts.get(topic) as number }));
+    return sources.map((topic) => ({
+      name: deadLetterTopicName(topic),
+      partitions: counts.get(topic) as number,
+    }));
   }
 
   /** Services sharing a fresh broker create the same topics at once; Kafka flags that race retriable. */
-  private async provision(admin: KafkaAdminPort, topics: TopicDeclaration[], attempts = 5): Promise<ProvisionReport> {
+  private async provision(
+    admin: KafkaAdminPort,
+    topics: TopicDeclaration[],
+    attempts = 5,
+  ): Promise<ProvisionReport> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await provisionTopics(admin, topics, this.options.replicationFactor ?? KAFKA_CORE_DEFAULTS.replicationFactor);
+        return await provisionTopics(
+          admin,
+          topics,
+          this.options.replicationFactor ?? KAFKA_CORE_DEFAULTS.replicationFactor,
+        );
       } catch (error) {
         if (!isRetriable(error) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));

@@ -61,7 +61,8 @@ export class ListenerContainer {
     private readonly settings: ContainerSettings,
   ) {
     this.logger = new Logger(`KafkaListener ${definition.id}`);
-    if (definition.concurrency.keyOrdered) this.scheduler = new KeyOrderedScheduler(definition.concurrency.maxInFlight);
+    if (definition.concurrency.keyOrdered)
+      this.scheduler = new KeyOrderedScheduler(definition.concurrency.maxInFlight);
     if (definition.maxInFlight) this.inFlightLimit = new InFlightLimiter(definition.maxInFlight);
     if (definition.rateLimit) this.rateLimit = new RateLimiter(definition.rateLimit);
   }
@@ -93,7 +94,10 @@ export class ListenerContainer {
     );
     try {
       await consumer.connect();
-      await consumer.subscribe(this.definition.topicPattern ? [this.definition.topicPattern] : this.definition.topics, this.definition.fromBeginning);
+      await consumer.subscribe(
+        this.definition.topicPattern ? [this.definition.topicPattern] : this.definition.topics,
+        this.definition.fromBeginning,
+      );
       await consumer.run((batch, controls) => this.onBatch(batch, controls), {
         partitionsConcurrently: this.definition.concurrency.partitions,
       });
@@ -104,7 +108,10 @@ export class ListenerContainer {
     }
     this.consumer = consumer;
     this.state = 'running';
-    this.commitTimer = setInterval(() => void this.flush().catch(() => undefined), this.definition.commitIntervalMs);
+    this.commitTimer = setInterval(
+      () => void this.flush().catch(() => undefined),
+      this.definition.commitIntervalMs,
+    );
     this.commitTimer.unref();
   }
 
@@ -119,11 +126,15 @@ export class ListenerContainer {
     const deadline = Date.now() + this.settings.shutdownTimeoutMs;
     while (this.offsets.totalInFlight > 0 && Date.now() < deadline) await sleep(20);
     if (this.offsets.totalInFlight > 0) {
-      this.logger.warn(`${this.offsets.totalInFlight} record(s) still in flight after ${this.settings.shutdownTimeoutMs} ms; they will be redelivered`);
+      this.logger.warn(
+        `${this.offsets.totalInFlight} record(s) still in flight after ${this.settings.shutdownTimeoutMs} ms; they will be redelivered`,
+      );
     }
     await this.flush().catch((error) => this.logger.warn(`final commit failed: ${asError(error).message}`));
     // kafkajs waits for the batch in hand before leaving; bound that wait as well.
-    await Promise.race([consumer.disconnect(), sleep(this.settings.shutdownTimeoutMs)]).catch(() => undefined);
+    await Promise.race([consumer.disconnect(), sleep(this.settings.shutdownTimeoutMs)]).catch(
+      () => undefined,
+    );
     this.consumer = undefined;
     this.assignment = {};
     this.state = 'stopped';
@@ -152,7 +163,9 @@ export class ListenerContainer {
   }
 
   private commitPartition(topic: string, partition: number): Promise<void> {
-    return this.enqueueCommit(() => this.offsets.committableOffsets().filter((o) => o.topic === topic && o.partition === partition));
+    return this.enqueueCommit(() =>
+      this.offsets.committableOffsets().filter((o) => o.topic === topic && o.partition === partition),
+    );
   }
 
   /** Commits run one after another so a slow older commit can never land after a newer one. */
@@ -186,15 +199,26 @@ export class ListenerContainer {
   private async onBatch(batch: RecordBatch, controls: BatchControls): Promise<void> {
     const key = tpKey(batch.topic, batch.partition);
     // The first fetch starts at the group's position, so that is what counts as already committed.
-    const tracker = this.offsets.forPartition(batch.topic, batch.partition, BigInt(batch.records[0]?.offset ?? 0));
+    const tracker = this.offsets.forPartition(
+      batch.topic,
+      batch.partition,
+      BigInt(batch.records[0]?.offset ?? 0),
+    );
     if (this.scheduler) await this.runKeyOrdered(batch, controls, key, tracker);
     else await this.runInOrder(batch, controls, key, tracker);
     await this.commitPartition(batch.topic, batch.partition).catch((error) =>
-      this.logger.warn(`commit failed (records will be committed later or redelivered): ${asError(error).message}`),
+      this.logger.warn(
+        `commit failed (records will be committed later or redelivered): ${asError(error).message}`,
+      ),
     );
   }
 
-  private async runInOrder(batch: RecordBatch, controls: BatchControls, key: string, tracker: PartitionOffsetTracker) {
+  private async runInOrder(
+    batch: RecordBatch,
+    controls: BatchControls,
+    key: string,
+    tracker: PartitionOffsetTracker,
+  ) {
     for (const record of batch.records) {
       if (!this.accepting(controls)) return;
       await this.rateLimit?.acquire();
@@ -213,7 +237,12 @@ export class ListenerContainer {
     }
   }
 
-  private async runKeyOrdered(batch: RecordBatch, controls: BatchControls, key: string, tracker: PartitionOffsetTracker) {
+  private async runKeyOrdered(
+    batch: RecordBatch,
+    controls: BatchControls,
+    key: string,
+    tracker: PartitionOffsetTracker,
+  ) {
     const scheduler = this.scheduler as KeyOrderedScheduler;
     const tasks: Promise<void>[] = [];
     for (const record of batch.records) {
@@ -252,7 +281,11 @@ export class ListenerContainer {
   }
 
   /** One delivery through the pipeline, turned into tracker state. */
-  private async deliver(record: ConsumedRecord, controls: BatchControls, tracker: PartitionOffsetTracker): Promise<Outcome> {
+  private async deliver(
+    record: ConsumedRecord,
+    controls: BatchControls,
+    tracker: PartitionOffsetTracker,
+  ): Promise<Outcome> {
     const failureKey = `${record.topic}:${record.partition}:${record.offset}`;
     const failure = this.failures.get(failureKey);
     const offset = BigInt(record.offset);
@@ -268,12 +301,21 @@ export class ListenerContainer {
 
     let outcome: Outcome;
     try {
-      outcome = await this.pipeline({ record, listener: this.definition, attempt, firstFailureAt: failure?.firstFailureAt, context, ack });
+      outcome = await this.pipeline({
+        record,
+        listener: this.definition,
+        attempt,
+        firstFailureAt: failure?.firstFailureAt,
+        context,
+        ack,
+      });
     } catch (thrown) {
       // Only reached when a failure could not be disposed of (the dead-letter publish failed): the
       // record stays uncommitted and is tried again later, as a new attempt would be.
       const error = asError(thrown);
-      this.logger.error(`${record.topic}/${record.partition}@${record.offset}: ${error.message}; retrying in ${this.settings.recoveryDelayMs} ms`);
+      this.logger.error(
+        `${record.topic}/${record.partition}@${record.offset}: ${error.message}; retrying in ${this.settings.recoveryDelayMs} ms`,
+      );
       return { status: 'retry', delayMs: this.settings.recoveryDelayMs, error };
     }
     if (ack.nackDelayMs !== undefined && outcome.status === 'success') {
@@ -287,7 +329,10 @@ export class ListenerContainer {
         break;
       case 'retry':
         this.counters.retried++;
-        this.failures.set(failureKey, { attempt: attempt + 1, firstFailureAt: failure?.firstFailureAt ?? new Date() });
+        this.failures.set(failureKey, {
+          attempt: attempt + 1,
+          firstFailureAt: failure?.firstFailureAt ?? new Date(),
+        });
         return outcome;
       case 'dead-lettered':
         this.counters.failed++;
@@ -323,7 +368,8 @@ export class ListenerContainer {
     clearTimeout(this.retryTimers.get(key));
     const timer = setTimeout(() => {
       this.retryTimers.delete(key);
-      if (this.consumer === consumer && this.state === 'running') consumer.resume(record.topic, [record.partition]);
+      if (this.consumer === consumer && this.state === 'running')
+        consumer.resume(record.topic, [record.partition]);
     }, delayMs);
     this.retryTimers.set(key, timer);
   }

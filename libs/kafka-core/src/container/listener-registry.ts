@@ -42,7 +42,10 @@ export class KafkaListenerRegistry {
 
   private get(id: string): ListenerContainer {
     const container = this.containers.get(id);
-    if (!container) throw new NotFoundException(`No Kafka listener "${id}" (known: ${[...this.containers.keys()].join(', ')})`);
+    if (!container)
+      throw new NotFoundException(
+        `No Kafka listener "${id}" (known: ${[...this.containers.keys()].join(', ')})`,
+      );
     return container;
   }
 }

@@ -160,7 +160,10 @@ describe('PartitionOffsetTracker', () => {
 
   it('holds the position at the oldest pending offset across compaction of the tracked offsets', () => {
     const tracker = new PartitionOffsetTracker(0n);
-    trackAll(tracker, Array.from({ length: 5000 }, (_, i) => i));
+    trackAll(
+      tracker,
+      Array.from({ length: 5000 }, (_, i) => i),
+    );
     for (let i = 1; i < 5000; i++) tracker.complete(BigInt(i));
     expect(tracker.committable()).toBe(0n);
     expect(tracker.pending()).toEqual([0n]);

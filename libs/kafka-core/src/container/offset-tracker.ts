@@ -45,7 +45,7 @@ export class PartitionOffsetTracker {
   }
 
   /** Marks one offset done (ack). Unknown or already-completed offsets are ignored and return false. */
-  complete(offset: bigint): boolean { this.pending();
+  complete(offset: bigint): boolean {
     if (!this.pendingSince.delete(offset)) return false;
     const tracked = this.tracked;
     while (this.head < tracked.length && !this.pendingSince.has(tracked[this.head])) this.head++;

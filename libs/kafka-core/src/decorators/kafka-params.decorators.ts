@@ -44,7 +44,8 @@ function hideFromPipes(target: object, key: string | symbol, index: number): voi
 }
 
 /** The deserialized (and, with a payload class, validated) value; pipes run on it. */
-export const Payload = (...pipes: Pipe[]): ParameterDecorator => param(KafkaParamtype.PAYLOAD, undefined, ...pipes);
+export const Payload = (...pipes: Pipe[]): ParameterDecorator =>
+  param(KafkaParamtype.PAYLOAD, undefined, ...pipes);
 /** The record key as a string (null when absent). */
 export const Key = (): ParameterDecorator => param(KafkaParamtype.KEY);
 /** All headers, or one header by name. */

@@ -62,7 +62,8 @@ export class ListenerConfigurationError extends Error {
 
 const ACK_MODES: AckMode[] = ['auto', 'manual', 'manual-immediate'];
 const isPositiveInt = (n: unknown) => Number.isInteger(n) && (n as number) > 0;
-const isClass = (value: unknown) => typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+const isClass = (value: unknown) =>
+  typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
 
 /**
  * Merges module defaults with the decorator's options and checks them, so a broken listener fails the
@@ -81,12 +82,15 @@ export function defineListener(
 
   const topics = merged.topics ?? [];
   if (topics.length === 0 && !merged.topicPattern) problems.push('name "topics" or a "topicPattern"');
-  if (topics.length > 0 && merged.topicPattern) problems.push('use either "topics" or "topicPattern", not both');
-  if (merged.topicPattern && !(merged.topicPattern instanceof RegExp)) problems.push('"topicPattern" must be a RegExp');
+  if (topics.length > 0 && merged.topicPattern)
+    problems.push('use either "topics" or "topicPattern", not both');
+  if (merged.topicPattern && !(merged.topicPattern instanceof RegExp))
+    problems.push('"topicPattern" must be a RegExp');
   if (!merged.groupId) problems.push('"groupId" is required (or a module default)');
 
   const ackMode = merged.ackMode ?? 'auto';
-  if (!ACK_MODES.includes(ackMode)) problems.push(`unknown ackMode "${ackMode}" (use ${ACK_MODES.join(', ')})`);
+  if (!ACK_MODES.includes(ackMode))
+    problems.push(`unknown ackMode "${ackMode}" (use ${ACK_MODES.join(', ')})`);
 
   let concurrency: ListenerConcurrency = { partitions: 1, keyOrdered: false, maxInFlight: 1 };
   if (typeof merged.concurrency === 'number') {
@@ -110,14 +114,18 @@ export function defineListener(
     ['rateLimit', merged.rateLimit],
     ['handlerTimeoutMs', merged.handlerTimeoutMs],
   ] as const) {
-    if (value !== undefined && !(typeof value === 'number' && value > 0)) problems.push(`"${name}" must be a positive number`);
+    if (value !== undefined && !(typeof value === 'number' && value > 0))
+      problems.push(`"${name}" must be a positive number`);
   }
-  if (merged.batch && ackMode !== 'auto') problems.push('"batch" listeners acknowledge the whole batch: use ackMode "auto"');
-  if (merged.batch && concurrency.keyOrdered) problems.push('"batch" cannot be combined with key-ordered concurrency');
+  if (merged.batch && ackMode !== 'auto')
+    problems.push('"batch" listeners acknowledge the whole batch: use ackMode "auto"');
+  if (merged.batch && concurrency.keyOrdered)
+    problems.push('"batch" cannot be combined with key-ordered concurrency');
   if (merged.batch && routed) problems.push('"batch" cannot be combined with per-event-type handlers');
 
   const payloads = [merged.payload, ...routes.map((r) => r.payload)].filter((p) => p !== undefined);
-  if (payloads.some((p) => !isClass(p))) problems.push('"payload" must be a class (decorated with class-validator)');
+  if (payloads.some((p) => !isClass(p)))
+    problems.push('"payload" must be a class (decorated with class-validator)');
 
   if (routes.length === 0) problems.push('a class-level @KafkaListener needs @KafkaHandler methods');
   const types = routes.filter((r) => r.eventType).map((r) => r.eventType);
@@ -138,7 +146,10 @@ export function defineListener(
     autoStartup: merged.autoStartup ?? true,
     ackMode,
     concurrency,
-    retry: { backoff, classifier: { nonRetryable: retryOptions.nonRetryable, retryable: retryOptions.retryable } },
+    retry: {
+      backoff,
+      classifier: { nonRetryable: retryOptions.nonRetryable, retryable: retryOptions.retryable },
+    },
     deadLetter: merged.deadLetter,
     maxInFlight: merged.maxInFlight,
     rateLimit: merged.rateLimit,
@@ -153,7 +164,13 @@ export function defineListener(
 }
 
 /** The route for a record's event type, or undefined when none fits. */
-export function routeFor(definition: ListenerDefinition, eventType: string | undefined): ListenerRoute | undefined {
+export function routeFor(
+  definition: ListenerDefinition,
+  eventType: string | undefined,
+): ListenerRoute | undefined {
   if (!definition.routed) return definition.routes[0];
-  return definition.routes.find((r) => r.eventType !== undefined && r.eventType === eventType) ?? definition.routes.find((r) => r.isDefault);
+  return (
+    definition.routes.find((r) => r.eventType !== undefined && r.eventType === eventType) ??
+    definition.routes.find((r) => r.isDefault)
+  );
 }

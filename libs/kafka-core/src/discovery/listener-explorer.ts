@@ -42,7 +42,8 @@ export class ListenerExplorer {
     const methods = this.scanner.getAllMethodNames(Object.getPrototypeOf(instance));
     const defaults = this.options.listenerDefaults ?? {};
 
-    const classOptions = this.discovery.getMetadataByDecorator(KafkaListener, wrapper) as KafkaListenerOptions | undefined;
+    const classOptions = this.discovery.getMetadataByDecorator(KafkaListener, wrapper) as
+      KafkaListenerOptions | undefined;
     if (classOptions) {
       const routes: ListenerRoute[] = [];
       for (const method of methods) {
@@ -62,7 +63,11 @@ export class ListenerExplorer {
     return methods.flatMap((method) => {
       const options = this.discovery.getMetadataByDecorator(KafkaListener, wrapper, method);
       if (!options) return [];
-      const route: ListenerRoute = { methodName: method, isDefault: true, invoke: this.invoker(instance, method) };
+      const route: ListenerRoute = {
+        methodName: method,
+        isDefault: true,
+        invoke: this.invoker(instance, method),
+      };
       return [defineListener(options, defaults, `${className}.${method}`, [route], false)];
     });
   }

@@ -1,6 +1,12 @@
 import { BackoffOptions, DEFAULT_BACKOFF, nextDelay, validateBackoff } from './backoff';
 
-const noJitter: BackoffOptions = { attempts: 10, initialDelayMs: 200, multiplier: 2, maxDelayMs: 3000, jitter: 0 };
+const noJitter: BackoffOptions = {
+  attempts: 10,
+  initialDelayMs: 200,
+  multiplier: 2,
+  maxDelayMs: 3000,
+  jitter: 0,
+};
 
 describe('nextDelay', () => {
   it('grows exponentially from the initial delay and caps at maxDelayMs', () => {
@@ -75,9 +81,17 @@ describe('validateBackoff', () => {
 
   it.each([
     ['fractional attempts', { attempts: 2.5 }, 'attempts must be an integer >= 1 (got 2.5)'],
-    ['NaN initial delay', { initialDelayMs: Number.NaN }, 'initialDelayMs must be a finite number >= 0 (got NaN)'],
+    [
+      'NaN initial delay',
+      { initialDelayMs: Number.NaN },
+      'initialDelayMs must be a finite number >= 0 (got NaN)',
+    ],
     ['negative jitter', { jitter: -0.1 }, 'jitter must be between 0 and 1 (got -0.1)'],
-    ['infinite multiplier', { multiplier: Infinity }, 'multiplier must be a finite number >= 1 (got Infinity)'],
+    [
+      'infinite multiplier',
+      { multiplier: Infinity },
+      'multiplier must be a finite number >= 1 (got Infinity)',
+    ],
   ])('refuses %s', (_label, patch, message) => {
     expect(validateBackoff({ ...DEFAULT_BACKOFF, ...patch })).toEqual([message]);
   });

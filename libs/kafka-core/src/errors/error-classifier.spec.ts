@@ -110,7 +110,10 @@ describe('classify', () => {
   it('lets retryable classes override the defaults and nonRetryable', () => {
     expect(classify(new TypeError('flaky driver'), { retryable: [TypeError] })).toBe('retry');
     expect(
-      classify(new DuplicateKeyError('dup'), { nonRetryable: [DuplicateKeyError], retryable: [DuplicateKeyError] }),
+      classify(new DuplicateKeyError('dup'), {
+        nonRetryable: [DuplicateKeyError],
+        retryable: [DuplicateKeyError],
+      }),
     ).toBe('retry');
     expect(
       classify(new StrictDuplicateKeyError('dup'), {
@@ -125,12 +128,14 @@ describe('classify', () => {
 
   it('lets a retryable wrapper override a non-retryable cause, and the nearest classified error decide', () => {
     const retryable = [LockTimeoutError];
-    expect(classify(new LockTimeoutError('lock', { cause: new TypeError('bug') }), { retryable })).toBe('retry');
-    expect(classify(wrap(new LockTimeoutError('lock', { cause: new TypeError('bug') }), 2), { retryable })).toBe(
+    expect(classify(new LockTimeoutError('lock', { cause: new TypeError('bug') }), { retryable })).toBe(
       'retry',
     );
-    expect(classify(new NonRetryableError('give up', { cause: new LockTimeoutError('lock') }), { retryable })).toBe(
-      'fail',
-    );
+    expect(
+      classify(wrap(new LockTimeoutError('lock', { cause: new TypeError('bug') }), 2), { retryable }),
+    ).toBe('retry');
+    expect(
+      classify(new NonRetryableError('give up', { cause: new LockTimeoutError('lock') }), { retryable }),
+    ).toBe('fail');
   });
 });

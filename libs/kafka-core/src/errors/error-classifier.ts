@@ -48,7 +48,11 @@ function isInstance(error: object, classes: readonly ErrorClass[]): boolean {
  */
 export function classify(error: unknown, options: ClassifierOptions = {}): 'retry' | 'fail' {
   const retryable = options.retryable ?? [];
-  const nonRetryable: ErrorClass[] = [NonRetryableError, ...PROGRAMMING_ERRORS, ...(options.nonRetryable ?? [])];
+  const nonRetryable: ErrorClass[] = [
+    NonRetryableError,
+    ...PROGRAMMING_ERRORS,
+    ...(options.nonRetryable ?? []),
+  ];
   let current: unknown = error;
   for (let depth = 0; depth <= MAX_CAUSE_DEPTH; depth++) {
     if (typeof current !== 'object' || current === null) return 'retry';

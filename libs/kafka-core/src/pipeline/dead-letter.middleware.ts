@@ -36,7 +36,9 @@ function sanitize(text: string): string {
 }
 
 /** Where a failed record of this listener goes; undefined when dead-lettering is off. */
-export function deadLetterDestination(message: Pick<InboundMessage, 'listener' | 'record'>): string | undefined {
+export function deadLetterDestination(
+  message: Pick<InboundMessage, 'listener' | 'record'>,
+): string | undefined {
   const configured = message.listener.deadLetter;
   if (configured === false) return undefined;
   return configured ?? deadLetterTopicName(message.record.topic);
@@ -45,7 +47,13 @@ export function deadLetterDestination(message: Pick<InboundMessage, 'listener' |
 export function deadLetterRecord(
   record: ConsumedRecord,
   error: Error,
-  provenance: { groupId: string; listenerId: string; attempts: number; firstFailureAt?: Date; samePartition: boolean },
+  provenance: {
+    groupId: string;
+    listenerId: string;
+    attempts: number;
+    firstFailureAt?: Date;
+    samePartition: boolean;
+  },
   options: DeadLetterOptions = {},
 ): OutgoingRecord {
   const now = new Date().toISOString();
@@ -60,7 +68,8 @@ export function deadLetterRecord(
     [DLT_HEADERS.attempts]: String(provenance.attempts),
     [DLT_HEADERS.firstFailureAt]: (provenance.firstFailureAt ?? new Date(now)).toISOString(),
     [DLT_HEADERS.lastFailureAt]: now,
-    [DLT_HEADERS.errorClass]: error.name && error.name !== 'Error' ? error.name : (error.constructor?.name ?? 'Error'),
+    [DLT_HEADERS.errorClass]:
+      error.name && error.name !== 'Error' ? error.name : (error.constructor?.name ?? 'Error'),
     [DLT_HEADERS.errorMessage]: sanitize(error.message ?? ''),
   };
   if (error instanceof PayloadValidationError) {
@@ -68,14 +77,22 @@ export function deadLetterRecord(
   }
   if (options.includeStackTrace && error.stack) headers[DLT_HEADERS.stackTrace] = sanitize(error.stack);
   // The original key and value bytes travel untouched; the derived topic has the same partition count.
-  return { key: record.key, value: record.value, headers, partition: provenance.samePartition ? record.partition : undefined };
+  return {
+    key: record.key,
+    value: record.value,
+    headers,
+    partition: provenance.samePartition ? record.partition : undefined,
+  };
 }
 
 /**
  * Final failures end here: published to the dead-letter topic with provenance, or logged and skipped
  * when the listener has none. A failed publish propagates, so the container does not commit.
  */
-export function deadLetterMiddleware(publish: DeadLetterPublish, options: DeadLetterOptions = {}): Middleware {
+export function deadLetterMiddleware(
+  publish: DeadLetterPublish,
+  options: DeadLetterOptions = {},
+): Middleware {
   const logger = new Logger('DeadLetter');
   return (next) => async (message) => {
     try {
@@ -86,7 +103,9 @@ export function deadLetterMiddleware(publish: DeadLetterPublish, options: DeadLe
       const where = `${record.topic}/${record.partition}@${record.offset}`;
       const topic = deadLetterDestination(message);
       if (!topic) {
-        logger.error(`${listener.id}: ${where} failed after ${message.attempt} attempt(s), skipped: ${error.message}`);
+        logger.error(
+          `${listener.id}: ${where} failed after ${message.attempt} attempt(s), skipped: ${error.message}`,
+        );
         return { status: 'skipped', error };
       }
       await publish(
@@ -104,7 +123,9 @@ export function deadLetterMiddleware(publish: DeadLetterPublish, options: DeadLe
           options,
         ),
       );
-      logger.warn(`${listener.id}: ${where} dead-lettered to ${topic} after ${message.attempt} attempt(s): ${error.name}`);
+      logger.warn(
+        `${listener.id}: ${where} dead-lettered to ${topic} after ${message.attempt} attempt(s): ${error.name}`,
+      );
       return { status: 'dead-lettered', error, topic };
     }
   };

@@ -2,7 +2,12 @@ import { plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
 import { ENVELOPE_HEADERS } from '../kafka-core.constants';
 import { routeFor, PayloadClass } from '../discovery/listener-definition';
-import { DeserializationError, PayloadFieldError, PayloadValidationError, UnknownEventTypeError } from '../errors/kafka-core.errors';
+import {
+  DeserializationError,
+  PayloadFieldError,
+  PayloadValidationError,
+  UnknownEventTypeError,
+} from '../errors/kafka-core.errors';
 import { ConsumedRecord } from '../client/kafka-client.port';
 import { Middleware } from './pipeline';
 
