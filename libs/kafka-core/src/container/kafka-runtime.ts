@@ -5,7 +5,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { isRetriable, KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort } from '../client/kafka-client.port';
+import { isRetriable, KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort, OutgoingRecord } from '../client/kafka-client.port';
 import { ListenerDefinition } from '../discovery/listener-definition';
 import { ListenerExplorer } from '../discovery/listener-explorer';
 import { deadLetterTopicName } from '../kafka-core.constants';
@@ -14,7 +14,7 @@ import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.optio
 import { deadLetterMiddleware } from '../pipeline/dead-letter.middleware';
 import { deserializeMiddleware } from '../pipeline/deserialize.middleware';
 import { invokeHandler } from '../pipeline/invoke-handler';
-import { compose, Handler } from '../pipeline/pipeline';
+import { compose, Handler, InboundMessage } from '../pipeline/pipeline';
 import { retryMiddleware } from '../pipeline/retry.middleware';
 import { timeoutMiddleware } from '../pipeline/timeout.middleware';
 import { KafkaPublisher } from '../producer/kafka-publisher';
@@ -61,9 +61,11 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     }
 
     const pipeline = this.pipeline();
+    const deadLetter = deadLetterMiddleware(this.publishDeadLetter, this.options.deadLetter);
     const settings = {
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? KAFKA_CORE_DEFAULTS.shutdownTimeoutMs,
       recoveryDelayMs: 1_000,
+      deadLetter: (message: InboundMessage, error: Error) => deadLetter(() => Promise.reject(error))(message),
     };
     for (const definition of definitions) {
       const container = new ListenerContainer(definition, this.client, pipeline, settings);
@@ -81,13 +83,14 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /** First runs outermost: final failures reach the dead letter; retry decides what is final. */
+  private readonly publishDeadLetter = async (topic: string, record: OutgoingRecord): Promise<void> => {
+    await this.publisher.sendRecords(topic, [record]);
+  };
+
   private pipeline(): Handler {
-    const publish = async (topic: string, record: Parameters<KafkaPublisher['sendRecords']>[1][number]) => {
-      await this.publisher.sendRecords(topic, [record]);
-    };
     return compose(
       [
-        deadLetterMiddleware(publish, this.options.deadLetter),
+        deadLetterMiddleware(this.publishDeadLetter, this.options.deadLetter),
         retryMiddleware,
         deserializeMiddleware,
         timeoutMiddleware,

@@ -9,7 +9,10 @@ import {
 } from '../client/kafka-client.port';
 import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
 import { ListenerDefinition } from '../discovery/listener-definition';
-import { asError, Handler, Outcome } from '../pipeline/pipeline';
+import { parseJson, toPayload } from '../pipeline/deserialize.middleware';
+import { asError, Handler, InboundMessage, Outcome } from '../pipeline/pipeline';
+import { nextDelay } from '../errors/backoff';
+import { classify } from '../errors/error-classifier';
 import { InFlightLimiter } from './in-flight-limiter';
 import { KeyOrderedScheduler } from './key-ordered-scheduler';
 import { emptyCounters, ListenerState, ListenerStatus } from './listener-status';
@@ -21,6 +24,8 @@ export interface ContainerSettings {
   shutdownTimeoutMs: number;
   /** Delay before a record whose failure could not even be recorded (e.g. dead-letter publish) is tried again. */
   recoveryDelayMs: number;
+  /** Disposes of a record that failed for good (dead letter, or skip); throws when that fails. */
+  deadLetter: (message: InboundMessage, error: Error) => Promise<Outcome>;
 }
 
 interface FailureState {
@@ -204,7 +209,8 @@ export class ListenerContainer {
       batch.partition,
       BigInt(batch.records[0]?.offset ?? 0),
     );
-    if (this.scheduler) await this.runKeyOrdered(batch, controls, key, tracker);
+    if (this.definition.batch) await this.runAsBatch(batch, controls, key, tracker);
+    else if (this.scheduler) await this.runKeyOrdered(batch, controls, key, tracker);
     else await this.runInOrder(batch, controls, key, tracker);
     await this.commitPartition(batch.topic, batch.partition).catch((error) =>
       this.logger.warn(
@@ -267,6 +273,87 @@ export class ListenerContainer {
     await Promise.all(tasks);
   }
 
+  /**
+   * Batch listeners get every valid payload of a fetched batch in one call. Records that do not
+   * deserialize are disposed of one by one first; a failing call is retried whole (in line, with
+   * heartbeats), and when retries run out every record of it is dead-lettered.
+   */
+  private async runAsBatch(batch: RecordBatch, controls: BatchControls, key: string, tracker: PartitionOffsetTracker) {
+    const route = this.definition.routes[0];
+    const records = batch.records;
+    if (records.length === 0 || !this.accepting(controls)) return;
+    const valid: { record: ConsumedRecord; payload: unknown }[] = [];
+    try {
+      for (const record of records) {
+        this.track(key, tracker, record);
+        try {
+          valid.push({ record, payload: await toPayload(parseJson(record), route.payload) });
+        } catch (error) {
+          await this.dispose(record, asError(error), 1, controls, tracker);
+        }
+      }
+      for (let attempt = 1; valid.length > 0; attempt++) {
+        const first = valid[0].record;
+        const context = this.contextFor(first, attempt, controls);
+        try {
+          await route.invoke(
+            valid.map((v) => v.payload),
+            context,
+            { acknowledge: () => undefined, nack: () => undefined },
+          );
+          for (const { record } of valid) tracker.complete(BigInt(record.offset));
+          this.counters.processed += valid.length;
+          break;
+        } catch (thrown) {
+          const error = asError(thrown);
+          const delayMs =
+            classify(error, this.definition.retry.classifier) === 'retry'
+              ? nextDelay(this.definition.retry.backoff, attempt)
+              : undefined;
+          if (delayMs !== undefined) {
+            this.counters.retried++;
+            await this.sleepWithHeartbeat(delayMs, controls);
+            continue;
+          }
+          for (const { record } of valid) await this.dispose(record, error, attempt, controls, tracker);
+          break;
+        }
+      }
+    } catch (error) {
+      // A dead letter could not be written: nothing after the first record moves on; try again later.
+      this.logger.error(`batch at ${batch.topic}/${batch.partition}@${records[0].offset}: ${asError(error).message}`);
+      this.scheduleRetry(records[0], this.settings.recoveryDelayMs);
+      return;
+    }
+    controls.advance(records[records.length - 1].offset);
+  }
+
+  private async dispose(
+    record: ConsumedRecord,
+    error: Error,
+    attempt: number,
+    controls: BatchControls,
+    tracker: PartitionOffsetTracker,
+  ): Promise<void> {
+    const context = this.contextFor(record, attempt, controls);
+    const message: InboundMessage = { record, listener: this.definition, attempt, context, ack: { acknowledge: () => undefined, nack: () => undefined } };
+    const outcome = await this.settings.deadLetter(message, error);
+    this.counters.failed++;
+    if (outcome.status === 'dead-lettered') this.counters.deadLettered++;
+    else this.counters.skipped++;
+    tracker.complete(BigInt(record.offset));
+  }
+
+  private contextFor(record: ConsumedRecord, attempt: number, controls: BatchControls): KafkaContext {
+    return new KafkaContext({
+      record,
+      groupId: this.definition.groupId,
+      listenerId: this.definition.id,
+      attempt,
+      heartbeat: () => controls.heartbeat(),
+    });
+  }
+
   private accepting(controls: BatchControls): boolean {
     return controls.isActive() && (this.state === 'running' || this.state === 'paused');
   }
@@ -291,13 +378,7 @@ export class ListenerContainer {
     const offset = BigInt(record.offset);
     const ack = new RecordAcknowledgment(() => this.acknowledged(record, tracker));
     const attempt = failure?.attempt ?? 1;
-    const context = new KafkaContext({
-      record,
-      groupId: this.definition.groupId,
-      listenerId: this.definition.id,
-      attempt,
-      heartbeat: () => controls.heartbeat(),
-    });
+    const context = this.contextFor(record, attempt, controls);
 
     let outcome: Outcome;
     try {
