@@ -5,7 +5,13 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { isRetriable, KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort, OutgoingRecord } from '../client/kafka-client.port';
+import {
+  isRetriable,
+  KAFKA_CLIENT,
+  KafkaAdminPort,
+  KafkaClientPort,
+  OutgoingRecord,
+} from '../client/kafka-client.port';
 import { ListenerDefinition } from '../discovery/listener-definition';
 import { ListenerExplorer } from '../discovery/listener-explorer';
 import { deadLetterTopicName } from '../kafka-core.constants';

@@ -278,7 +278,12 @@ export class ListenerContainer {
    * deserialize are disposed of one by one first; a failing call is retried whole (in line, with
    * heartbeats), and when retries run out every record of it is dead-lettered.
    */
-  private async runAsBatch(batch: RecordBatch, controls: BatchControls, key: string, tracker: PartitionOffsetTracker) {
+  private async runAsBatch(
+    batch: RecordBatch,
+    controls: BatchControls,
+    key: string,
+    tracker: PartitionOffsetTracker,
+  ) {
     const route = this.definition.routes[0];
     const records = batch.records;
     if (records.length === 0 || !this.accepting(controls)) return;
@@ -321,7 +326,9 @@ export class ListenerContainer {
       }
     } catch (error) {
       // A dead letter could not be written: nothing after the first record moves on; try again later.
-      this.logger.error(`batch at ${batch.topic}/${batch.partition}@${records[0].offset}: ${asError(error).message}`);
+      this.logger.error(
+        `batch at ${batch.topic}/${batch.partition}@${records[0].offset}: ${asError(error).message}`,
+      );
       this.scheduleRetry(records[0], this.settings.recoveryDelayMs);
       return;
     }
@@ -336,7 +343,13 @@ export class ListenerContainer {
     tracker: PartitionOffsetTracker,
   ): Promise<void> {
     const context = this.contextFor(record, attempt, controls);
-    const message: InboundMessage = { record, listener: this.definition, attempt, context, ack: { acknowledge: () => undefined, nack: () => undefined } };
+    const message: InboundMessage = {
+      record,
+      listener: this.definition,
+      attempt,
+      context,
+      ack: { acknowledge: () => undefined, nack: () => undefined },
+    };
     const outcome = await this.settings.deadLetter(message, error);
     this.counters.failed++;
     if (outcome.status === 'dead-lettered') this.counters.deadLettered++;
