@@ -14,7 +14,7 @@ import {
 } from '../client/kafka-client.port';
 import { ListenerDefinition } from '../discovery/listener-definition';
 import { ListenerExplorer } from '../discovery/listener-explorer';
-import { deadLetterTopicName } from '../kafka-core.constants';
+import { deadLetterTopicName, retryTopicName } from '../kafka-core.constants';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.options';
 import { deadLetterMiddleware } from '../pipeline/dead-letter.middleware';
@@ -22,6 +22,7 @@ import { deserializeMiddleware } from '../pipeline/deserialize.middleware';
 import { invokeHandler } from '../pipeline/invoke-handler';
 import { compose, Handler, InboundMessage } from '../pipeline/pipeline';
 import { retryMiddleware } from '../pipeline/retry.middleware';
+import { retryTopicMiddleware } from '../pipeline/retry-topic.middleware';
 import { timeoutMiddleware } from '../pipeline/timeout.middleware';
 import { KafkaPublisher } from '../producer/kafka-publisher';
 import { TopicDeclaration } from '../topics/topic-declaration';
@@ -59,7 +60,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
           this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
       );
       const report = await this.provision(admin, this.options.topics ?? []);
-      const derived = await this.provision(admin, await this.deadLetterDeclarations(admin, definitions));
+      const derived = await this.provision(admin, await this.derivedDeclarations(admin, definitions));
       const created = [...report.created, ...derived.created];
       if (created.length > 0) this.logger.log(`Created topics: ${created.join(', ')}`);
     } finally {
@@ -97,6 +98,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     return compose(
       [
         deadLetterMiddleware(this.publishDeadLetter, this.options.deadLetter),
+        retryTopicMiddleware(this.publishDeadLetter),
         retryMiddleware,
         deserializeMiddleware,
         timeoutMiddleware,
@@ -105,14 +107,14 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     );
   }
 
-  /** `<topic>-dlq` for every listener topic that dead-letters by default, with the source's partitions. */
-  private async deadLetterDeclarations(
+  /** `<topic>-dlq` and `<topic>-retry` for the listener topics that use them, with the source's partitions. */
+  private async derivedDeclarations(
     admin: KafkaAdminPort,
     definitions: ListenerDefinition[],
   ): Promise<TopicDeclaration[]> {
-    const sources = [
-      ...new Set(definitions.filter((d) => d.deadLetter === undefined).flatMap((d) => d.topics)),
-    ];
+    const dlqSources = definitions.filter((d) => d.deadLetter === undefined).flatMap((d) => d.topics);
+    const retrySources = definitions.filter((d) => d.retryTopics).flatMap((d) => d.topics);
+    const sources = [...new Set([...dlqSources, ...retrySources])];
     if (sources.length === 0) return [];
     const counts = await admin.partitionCounts(sources);
     const missing = sources.filter((topic) => !counts.has(topic));
@@ -121,10 +123,9 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
         `Listener topics do not exist: ${missing.join(', ')}. Declare them in KafkaCoreModule "topics".`,
       );
     }
-    return sources.map((topic) => ({
-      name: deadLetterTopicName(topic),
-      partitions: counts.get(topic) as number,
-    }));
+    const derived = (name: (topic: string) => string, topics: string[]) =>
+      [...new Set(topics)].map((topic) => ({ name: name(topic), partitions: counts.get(topic) as number }));
+    return [...derived(deadLetterTopicName, dlqSources), ...derived(retryTopicName, retrySources)];
   }
 
   /** Services sharing a fresh broker create the same topics at once; Kafka flags that race retriable. */

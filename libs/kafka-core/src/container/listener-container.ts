@@ -11,6 +11,8 @@ import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
 import { ListenerDefinition } from '../discovery/listener-definition';
 import { parseJson, toPayload } from '../pipeline/deserialize.middleware';
 import { asError, Handler, InboundMessage, Outcome } from '../pipeline/pipeline';
+import { retryView } from '../pipeline/retry-topic.middleware';
+import { retryTopicName } from '../kafka-core.constants';
 import { nextDelay } from '../errors/backoff';
 import { classify } from '../errors/error-classifier';
 import { InFlightLimiter } from './in-flight-limiter';
@@ -99,10 +101,7 @@ export class ListenerContainer {
     );
     try {
       await consumer.connect();
-      await consumer.subscribe(
-        this.definition.topicPattern ? [this.definition.topicPattern] : this.definition.topics,
-        this.definition.fromBeginning,
-      );
+      await consumer.subscribe(this.subscription(), this.definition.fromBeginning);
       await consumer.run((batch, controls) => this.onBatch(batch, controls), {
         partitionsConcurrently: this.definition.concurrency.partitions,
       });
@@ -118,6 +117,12 @@ export class ListenerContainer {
       this.definition.commitIntervalMs,
     );
     this.commitTimer.unref();
+  }
+
+  private subscription(): (string | RegExp)[] {
+    const { topicPattern, topics, retryTopics } = this.definition;
+    if (topicPattern) return [topicPattern];
+    return retryTopics ? [...topics, ...topics.map(retryTopicName)] : topics;
   }
 
   /** Stops fetching, lets in-flight records finish (bounded), commits them, and leaves the group. */
@@ -389,17 +394,28 @@ export class ListenerContainer {
     const failureKey = `${record.topic}:${record.partition}:${record.offset}`;
     const failure = this.failures.get(failureKey);
     const offset = BigInt(record.offset);
+    const waiting = this.definition.retryTopics ? retryView(record) : undefined;
+    if (waiting && waiting.group !== this.definition.groupId) {
+      // Another group's failure: only the group that failed a record handles it again.
+      tracker.complete(offset);
+      return { status: 'skipped' };
+    }
+    if (waiting && waiting.dueAt > Date.now()) {
+      return { status: 'retry', delayMs: waiting.dueAt - Date.now(), error: new Error('not due yet') };
+    }
     const ack = new RecordAcknowledgment(() => this.acknowledged(record, tracker));
-    const attempt = failure?.attempt ?? 1;
-    const context = this.contextFor(record, attempt, controls);
+    const attempt = waiting?.attempt ?? failure?.attempt ?? 1;
+    const firstFailureAt = waiting?.firstFailureAt ?? failure?.firstFailureAt;
+    const view = waiting?.record ?? record;
+    const context = this.contextFor(view, attempt, controls);
 
     let outcome: Outcome;
     try {
       outcome = await this.pipeline({
-        record,
+        record: view,
         listener: this.definition,
         attempt,
-        firstFailureAt: failure?.firstFailureAt,
+        firstFailureAt,
         context,
         ack,
       });
@@ -428,6 +444,10 @@ export class ListenerContainer {
           firstFailureAt: failure?.firstFailureAt ?? new Date(),
         });
         return outcome;
+      case 'forwarded':
+        this.counters.retried++;
+        tracker.complete(offset);
+        break;
       case 'dead-lettered':
         this.counters.failed++;
         this.counters.deadLettered++;

@@ -41,6 +41,12 @@ export interface KafkaListenerOptions {
   concurrency?: number | KeyOrderedConcurrency;
   /** Blocking retries: attempts and backoff, and which errors are not retried. `false`: none. */
   retry?: RetryOptions | false;
+  /**
+   * Non-blocking retries (Spring's retry topics): a retryable failure is forwarded to `<topic>-retry`
+   * and handled again after each delay in turn, while the main partition keeps flowing; after the last
+   * delay the record is dead-lettered. Only the group that failed a record re-handles it.
+   */
+  retryTopics?: { delaysMs: number[] };
   /** Dead-letter topic; default `<topic>-dlq`. `false`: log and skip failed records. */
   deadLetter?: string | false;
   /** Class the JSON value is transformed into (class-transformer) and validated against (class-validator). */

@@ -36,6 +36,8 @@ export interface ListenerDefinition {
   ackMode: AckMode;
   concurrency: ListenerConcurrency;
   retry: { backoff: BackoffOptions; classifier: ClassifierOptions };
+  /** Delays of the non-blocking retry topic, when the listener uses one. */
+  retryTopics?: { delaysMs: number[] };
   /** Explicit topic, `false` for none, undefined for `<topic>-dlq`. */
   deadLetter: string | false | undefined;
   maxInFlight?: number;
@@ -117,6 +119,15 @@ export function defineListener(
     if (value !== undefined && !(typeof value === 'number' && value > 0))
       problems.push(`"${name}" must be a positive number`);
   }
+  if (merged.retryTopics) {
+    const delays = merged.retryTopics.delaysMs;
+    if (!Array.isArray(delays) || delays.length === 0 || delays.some((d) => !isPositiveInt(d))) {
+      problems.push('"retryTopics.delaysMs" must be a non-empty list of positive integers (ms)');
+    }
+    if (merged.topicPattern)
+      problems.push('"retryTopics" needs explicit "topics" (each gets a <topic>-retry)');
+    if (merged.batch) problems.push('"retryTopics" cannot be combined with "batch"');
+  }
   if (merged.batch && ackMode !== 'auto')
     problems.push('"batch" listeners acknowledge the whole batch: use ackMode "auto"');
   if (merged.batch && concurrency.keyOrdered)
@@ -150,6 +161,7 @@ export function defineListener(
       backoff,
       classifier: { nonRetryable: retryOptions.nonRetryable, retryable: retryOptions.retryable },
     },
+    retryTopics: merged.retryTopics ? { delaysMs: [...merged.retryTopics.delaysMs] } : undefined,
     deadLetter: merged.deadLetter,
     maxInFlight: merged.maxInFlight,
     rateLimit: merged.rateLimit,

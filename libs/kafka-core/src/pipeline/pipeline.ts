@@ -22,6 +22,7 @@ export type Outcome =
   | { status: 'success' }
   | { status: 'retry'; delayMs: number; error: Error }
   | { status: 'dead-lettered'; error: Error; topic: string }
+  | { status: 'forwarded'; error: Error; topic: string }
   | { status: 'skipped'; error?: Error };
 
 export type Handler = (message: InboundMessage) => Promise<Outcome>;

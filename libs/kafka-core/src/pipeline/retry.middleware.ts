@@ -7,6 +7,8 @@ import { asError, Middleware } from './pipeline';
  * container carries the delay out without leaving the group (pause, seek back, resume).
  */
 export const retryMiddleware: Middleware = (next) => async (message) => {
+  // Listeners with retry topics retry without blocking; see retry-topic.middleware.
+  if (message.listener.retryTopics) return next(message);
   try {
     return await next(message);
   } catch (thrown) {
