@@ -146,6 +146,13 @@ export class ListenerContainer {
       () => undefined,
     );
     this.consumer = undefined;
+    // A later start reads from the committed positions; nothing of this run's tracking carries over.
+    for (const key of this.lastTracked.keys()) {
+      const [topic, partition] = splitKey(key);
+      this.offsets.revoke(topic, partition);
+    }
+    this.lastTracked.clear();
+    this.failures.clear();
     this.assignment = {};
     this.state = 'stopped';
   }
