@@ -1,6 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Admin } from 'kafkajs';
-import { Ack, Acknowledgment, Ctx, KafkaContext, KafkaListener, KafkaListenerRegistry, Payload } from '@app/kafka-core';
+import {
+  Ack,
+  Acknowledgment,
+  Ctx,
+  KafkaContext,
+  KafkaListener,
+  KafkaListenerRegistry,
+  Payload,
+} from '@app/kafka-core';
 import { rawKafka, uniqueName } from '../../../test/support/kafka';
 import { committedOffsets, createTopic, produce, startListenerApp } from '../../../test/support/listener-app';
 import { eventually } from '../../../test/support/service-app';
@@ -26,7 +34,14 @@ describe('ack modes and committed offsets (real broker)', () => {
       }
     }
 
-    await produce(topic, Array.from({ length: 90 }, (_, n) => ({ key: `k${n % 9}`, value: JSON.stringify({ n }), partition: n % 3 })));
+    await produce(
+      topic,
+      Array.from({ length: 90 }, (_, n) => ({
+        key: `k${n % 9}`,
+        value: JSON.stringify({ n }),
+        partition: n % 3,
+      })),
+    );
     const app = await startListenerApp([AutoListener]);
     try {
       await eventually(async () => (seen.length >= 90 ? true : undefined));
@@ -51,14 +66,23 @@ describe('ack modes and committed offsets (real broker)', () => {
 
     @Injectable()
     class ManualListener {
-      @KafkaListener({ topics: [topic], groupId, fromBeginning: true, ackMode: 'manual', commitIntervalMs: 100 })
+      @KafkaListener({
+        topics: [topic],
+        groupId,
+        fromBeginning: true,
+        ackMode: 'manual',
+        commitIntervalMs: 100,
+      })
       handle(@Payload() payload: { n: number }, @Ack() ack: Acknowledgment, @Ctx() ctx: KafkaContext) {
         expect(ctx.offset).toBe(String(payload.n));
         acks.set(payload.n, ack);
       }
     }
 
-    await produce(topic, Array.from({ length: 5 }, (_, n) => ({ value: JSON.stringify({ n }) })));
+    await produce(
+      topic,
+      Array.from({ length: 5 }, (_, n) => ({ value: JSON.stringify({ n }) })),
+    );
     const app = await startListenerApp([ManualListener]);
     try {
       await eventually(async () => (acks.size === 5 ? true : undefined));
@@ -67,9 +91,13 @@ describe('ack modes and committed offsets (real broker)', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect((await committedOffsets(admin, groupId, topic))[0]).toBe(-1);
       acks.get(0)?.acknowledge();
-      await eventually(async () => ((await committedOffsets(admin, groupId, topic))[0] === 2 ? true : undefined));
+      await eventually(async () =>
+        (await committedOffsets(admin, groupId, topic))[0] === 2 ? true : undefined,
+      );
       acks.get(2)?.acknowledge();
-      await eventually(async () => ((await committedOffsets(admin, groupId, topic))[0] === 4 ? true : undefined));
+      await eventually(async () =>
+        (await committedOffsets(admin, groupId, topic))[0] === 4 ? true : undefined,
+      );
     } finally {
       await app.close();
     }

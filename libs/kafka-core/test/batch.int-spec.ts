@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Admin } from 'kafkajs';
 import { Ctx, DLT_HEADERS, KafkaContext, KafkaListener, Payload } from '@app/kafka-core';
 import { rawKafka, uniqueName } from '../../../test/support/kafka';
-import { collect, committedOffsets, createTopic, produce, startListenerApp } from '../../../test/support/listener-app';
+import {
+  collect,
+  committedOffsets,
+  createTopic,
+  produce,
+  startListenerApp,
+} from '../../../test/support/listener-app';
 import { eventually } from '../../../test/support/service-app';
 
 describe('batch listeners (real broker)', () => {
@@ -28,12 +34,17 @@ describe('batch listeners (real broker)', () => {
     }
 
     const values = Array.from({ length: 50 }, (_, n) => (n === 7 ? '{broken' : JSON.stringify({ n })));
-    await produce(topic, values.map((value) => ({ value })));
+    await produce(
+      topic,
+      values.map((value) => ({ value })),
+    );
     const app = await startListenerApp([BatchListener]);
     // The dead-letter topic exists once the listener's startup has provisioned it.
     const dlq = await collect(`${topic}-dlq`);
     try {
-      await eventually(async () => ((await committedOffsets(admin, groupId, topic))[0] === 50 ? true : undefined));
+      await eventually(async () =>
+        (await committedOffsets(admin, groupId, topic))[0] === 50 ? true : undefined,
+      );
       await eventually(async () => (dlq.messages.length === 1 ? true : undefined));
     } finally {
       await app.close();
@@ -67,12 +78,17 @@ describe('batch listeners (real broker)', () => {
       }
     }
 
-    await produce(topic, [1, 2, 3].map((n) => ({ value: JSON.stringify({ n }) })));
+    await produce(
+      topic,
+      [1, 2, 3].map((n) => ({ value: JSON.stringify({ n }) })),
+    );
     const app = await startListenerApp([FailingBatchListener]);
     const dlq = await collect(`${topic}-dlq`);
     try {
       await eventually(async () => (dlq.messages.length === 3 ? true : undefined));
-      await eventually(async () => ((await committedOffsets(admin, groupId, topic))[0] === 3 ? true : undefined));
+      await eventually(async () =>
+        (await committedOffsets(admin, groupId, topic))[0] === 3 ? true : undefined,
+      );
     } finally {
       await app.close();
       await dlq.stop();

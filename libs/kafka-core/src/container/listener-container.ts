@@ -56,6 +56,8 @@ export class ListenerContainer {
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly counters = emptyCounters();
   private commitTimer?: NodeJS.Timeout;
+  /** Records inside the pipeline right now; shutdown waits for these. */
+  private active = 0;
   private commitChain: Promise<void> = Promise.resolve();
   private readonly scheduler?: KeyOrderedScheduler;
   private readonly inFlightLimit?: InFlightLimiter;
@@ -71,7 +73,10 @@ export class ListenerContainer {
     if (definition.concurrency.keyOrdered)
       this.scheduler = new KeyOrderedScheduler(definition.concurrency.maxInFlight);
     if (definition.maxInFlight) this.inFlightLimit = new InFlightLimiter(definition.maxInFlight);
-    if (definition.rateLimit) this.rateLimit = new RateLimiter(definition.rateLimit);
+    // A bucket holding a whole second of tokens would let twice the rate through in a second.
+    if (definition.rateLimit) {
+      this.rateLimit = new RateLimiter(definition.rateLimit, Math.max(1, definition.rateLimit / 10));
+    }
   }
 
   status(): ListenerStatus {
@@ -134,17 +139,21 @@ export class ListenerContainer {
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
     const deadline = Date.now() + this.settings.shutdownTimeoutMs;
-    while (this.offsets.totalInFlight > 0 && Date.now() < deadline) await sleep(20);
-    if (this.offsets.totalInFlight > 0) {
+    // Handlers already running finish; records not yet started (queued keys, unacknowledged manual
+    // records) stay uncommitted and are redelivered to whoever consumes next.
+    while (this.active > 0 && Date.now() < deadline) await sleep(20);
+    if (this.active > 0) {
       this.logger.warn(
-        `${this.offsets.totalInFlight} record(s) still in flight after ${this.settings.shutdownTimeoutMs} ms; they will be redelivered`,
+        `${this.active} handler(s) still running after ${this.settings.shutdownTimeoutMs} ms; their records will be redelivered`,
       );
     }
     await this.flush().catch((error) => this.logger.warn(`final commit failed: ${asError(error).message}`));
-    // kafkajs waits for the batch in hand before leaving; bound that wait as well.
-    await Promise.race([consumer.disconnect(), sleep(this.settings.shutdownTimeoutMs)]).catch(
-      () => undefined,
+    // kafkajs waits for the batch in hand before leaving; bound that wait, with a timer that does not
+    // keep the process alive after close.
+    const bound = new Promise<void>((resolve) =>
+      setTimeout(resolve, this.settings.shutdownTimeoutMs).unref(),
     );
+    await Promise.race([consumer.disconnect(), bound]).catch(() => undefined);
     this.consumer = undefined;
     // A later start reads from the committed positions; nothing of this run's tracking carries over.
     for (const key of this.lastTracked.keys()) {
@@ -271,11 +280,16 @@ export class ListenerContainer {
       const recordKey = record.key?.toString('utf8') ?? null;
       tasks.push(
         scheduler.submit(recordKey, async () => {
-          // Retries wait in line for their key only; other keys of the partition keep flowing.
-          for (;;) {
-            const outcome = await this.deliver(record, controls, tracker);
-            if (outcome.status !== 'retry') return;
-            await this.sleepWithHeartbeat(outcome.delayMs, controls);
+          const release = await this.inFlightLimit?.acquire();
+          try {
+            // Retries wait in line for their key only; other keys of the partition keep flowing.
+            while (this.state !== 'stopping') {
+              const outcome = await this.deliver(record, controls, tracker);
+              if (outcome.status !== 'retry') return;
+              await this.sleepWithHeartbeat(outcome.delayMs, controls);
+            }
+          } finally {
+            release?.();
           }
         }),
       );
@@ -300,6 +314,7 @@ export class ListenerContainer {
     const records = batch.records;
     if (records.length === 0 || !this.accepting(controls)) return;
     const valid: { record: ConsumedRecord; payload: unknown }[] = [];
+    this.active++;
     try {
       for (const record of records) {
         this.track(key, tracker, record);
@@ -343,6 +358,8 @@ export class ListenerContainer {
       );
       this.scheduleRetry(records[0], this.settings.recoveryDelayMs);
       return;
+    } finally {
+      this.active--;
     }
     controls.advance(records[records.length - 1].offset);
   }
@@ -417,6 +434,7 @@ export class ListenerContainer {
     const context = this.contextFor(view, attempt, controls);
 
     let outcome: Outcome;
+    this.active++;
     try {
       outcome = await this.pipeline({
         record: view,
@@ -434,6 +452,8 @@ export class ListenerContainer {
         `${record.topic}/${record.partition}@${record.offset}: ${error.message}; retrying in ${this.settings.recoveryDelayMs} ms`,
       );
       return { status: 'retry', delayMs: this.settings.recoveryDelayMs, error };
+    } finally {
+      this.active--;
     }
     if (ack.nackDelayMs !== undefined && outcome.status === 'success') {
       return { status: 'retry', delayMs: ack.nackDelayMs, error: new Error('nack') };
