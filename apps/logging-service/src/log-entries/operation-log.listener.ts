@@ -1,6 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OperationLogEvent, TOPICS } from '@app/contracts';
-import { Ctx, ENVELOPE_HEADERS, KafkaContext, KafkaListener, NonRetryableError, Payload } from '@app/kafka-core';
+import {
+  Ctx,
+  ENVELOPE_HEADERS,
+  KafkaContext,
+  KafkaListener,
+  NonRetryableError,
+  Payload,
+} from '@app/kafka-core';
 import { LogEntriesRepository } from './log-entries.repository';
 
 @Injectable()
