@@ -104,4 +104,49 @@ describe('ack modes and committed offsets (real broker)', () => {
     // Offset 4 was never acknowledged: the final commit on close must not pass it.
     expect((await committedOffsets(admin, groupId, topic))[0]).toBe(4);
   });
+
+  it('manual-immediate: each acknowledgment commits at once, never past an unacknowledged record', async () => {
+    const topic = await createTopic(admin, 'manual-immediate', 1);
+    const groupId = uniqueName('g-immediate');
+    const acks = new Map<number, Acknowledgment>();
+
+    @Injectable()
+    class ImmediateListener {
+      // A commit interval far beyond the test: only the acknowledgment itself can commit in time.
+      @KafkaListener({
+        topics: [topic],
+        groupId,
+        fromBeginning: true,
+        ackMode: 'manual-immediate',
+        commitIntervalMs: 600_000,
+      })
+      handle(@Payload() payload: { n: number }, @Ack() ack: Acknowledgment) {
+        acks.set(payload.n, ack);
+      }
+    }
+
+    await produce(
+      topic,
+      Array.from({ length: 3 }, (_, n) => ({ value: JSON.stringify({ n }) })),
+    );
+    const app = await startListenerApp([ImmediateListener]);
+    try {
+      await eventually(async () => (acks.size === 3 ? true : undefined));
+      acks.get(1)?.acknowledge();
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await committedOffsets(admin, groupId, topic))[0]).toBe(-1);
+      acks.get(0)?.acknowledge();
+      await eventually(
+        async () => ((await committedOffsets(admin, groupId, topic))[0] === 2 ? true : undefined),
+        5_000,
+      );
+      acks.get(2)?.acknowledge();
+      await eventually(
+        async () => ((await committedOffsets(admin, groupId, topic))[0] === 3 ? true : undefined),
+        5_000,
+      );
+    } finally {
+      await app.close();
+    }
+  });
 });

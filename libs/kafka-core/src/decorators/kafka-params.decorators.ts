@@ -1,15 +1,21 @@
 import 'reflect-metadata';
 import { assignMetadata, PipeTransform, Type } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 
-export const KAFKA_PARAMS_METADATA = 'kafka-core:params';
+// Nest instantiates parameter pipe classes only under its own route-argument key.
+export const KAFKA_PARAMS_METADATA = ROUTE_ARGS_METADATA;
 
-/** Argument kinds a listener method can ask for. */
+/**
+ * Argument kinds a listener method can ask for. The numbers follow Nest's RouteParamtypes, which
+ * pipes see as strings: the payload is a `body` (so a global ValidationPipe validates it, as Nest's
+ * microservices do), everything else is `custom` (left alone).
+ */
 export enum KafkaParamtype {
-  PAYLOAD = 0,
   KEY = 1,
   HEADERS = 2,
-  ACK = 3,
-  CONTEXT = 4,
+  PAYLOAD = 3,
+  ACK = 6,
+  CONTEXT = 7,
 }
 
 type Pipe = Type<PipeTransform> | PipeTransform;
