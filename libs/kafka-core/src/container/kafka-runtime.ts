@@ -107,14 +107,24 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     );
   }
 
-  /** `<topic>-dlq` and `<topic>-retry` for the listener topics that use them, with the source's partitions. */
+  /**
+   * `<topic>-dlq` and `<topic>-retry` for the listener topics that use them, with the source's
+   * partitions, and explicit dead-letter topics that do not exist yet.
+   */
   private async derivedDeclarations(
     admin: KafkaAdminPort,
     definitions: ListenerDefinition[],
   ): Promise<TopicDeclaration[]> {
     const dlqSources = definitions.filter((d) => d.deadLetter === undefined).flatMap((d) => d.topics);
     const retrySources = definitions.filter((d) => d.retryTopics).flatMap((d) => d.topics);
-    const sources = [...new Set([...dlqSources, ...retrySources])];
+    // An explicit dead-letter topic must exist before its first failure, or that failure would wait
+    // on the producer's metadata timeout while the partition stalls.
+    const explicit = definitions.flatMap((d) =>
+      typeof d.deadLetter === 'string' && d.topics.length > 0
+        ? [{ name: d.deadLetter, source: d.topics[0] }]
+        : [],
+    );
+    const sources = [...new Set([...dlqSources, ...retrySources, ...explicit.map((e) => e.source)])];
     if (sources.length === 0) return [];
     const counts = await admin.partitionCounts(sources);
     const missing = sources.filter((topic) => !counts.has(topic));
@@ -125,7 +135,15 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     }
     const derived = (name: (topic: string) => string, topics: string[]) =>
       [...new Set(topics)].map((topic) => ({ name: name(topic), partitions: counts.get(topic) as number }));
-    return [...derived(deadLetterTopicName, dlqSources), ...derived(retryTopicName, retrySources)];
+    const existingExplicit = await admin.partitionCounts(explicit.map((e) => e.name));
+    const missingExplicit = explicit
+      .filter((e) => !existingExplicit.has(e.name))
+      .map((e) => ({ name: e.name, partitions: counts.get(e.source) as number }));
+    return [
+      ...derived(deadLetterTopicName, dlqSources),
+      ...derived(retryTopicName, retrySources),
+      ...missingExplicit,
+    ];
   }
 
   /** Services sharing a fresh broker create the same topics at once; Kafka flags that race retriable. */
