@@ -1,0 +1,76 @@
+import { Consumer, ConsumerConfig, Kafka, logLevel } from 'kafkajs';
+
+/**
+ * Fetch and session settings every consumer arm uses. They are kafka-core's consumer settings
+ * (libs/kafka-core/src/client/kafkajs.client.ts), spelled out for the raw and Nest arms so that no
+ * arm wins by fetching differently.
+ */
+export const FETCH = {
+  maxWaitTimeInMs: 100,
+  minBytes: 1,
+  maxBytes: 10 * 1024 * 1024,
+  maxBytesPerPartition: 1024 * 1024,
+  sessionTimeout: 30_000,
+  heartbeatInterval: 3_000,
+  allowAutoTopicCreation: false,
+} satisfies Partial<ConsumerConfig>;
+
+export function brokersFromEnv(): string[] {
+  const brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) throw new Error('KAFKA_BROKERS is not set (bench/run.js sets it for its broker)');
+  return brokers.split(',');
+}
+
+export function rawKafka(clientId: string, brokers = brokersFromEnv()): Kafka {
+  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+}
+
+export const uniqueName = (prefix: string): string =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** What a consumer group's kafkajs consumers did, as seen through kafkajs' instrumentation events. */
+export interface GroupActivity {
+  /** Non-empty batches handed to eachBatch / eachMessage. */
+  batches: number;
+  /** Records in those batches. */
+  batchRecords: number;
+  /** OffsetCommit requests that succeeded. */
+  commits: number;
+}
+
+const activity = new Map<string, GroupActivity>();
+let installed = false;
+
+/**
+ * Counts batches and commit requests of every kafkajs consumer created in this process, by group.
+ * It only adds event listeners, so it observes kafka-core's consumers (and Nest's) without touching
+ * their behaviour; each arm carries the same listeners.
+ */
+export function observeConsumers(): void {
+  if (installed) return;
+  installed = true;
+  const original = Kafka.prototype.consumer;
+  Kafka.prototype.consumer = function observedConsumer(this: Kafka, config: ConsumerConfig): Consumer {
+    const consumer = original.call(this, config);
+    const groupId = config.groupId;
+    const entry = activity.get(groupId) ?? { batches: 0, batchRecords: 0, commits: 0 };
+    activity.set(groupId, entry);
+    consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
+      entry.batches++;
+      entry.batchRecords += event.payload.batchSize;
+    });
+    consumer.on(consumer.events.COMMIT_OFFSETS, () => {
+      entry.commits++;
+    });
+    return consumer;
+  };
+}
+
+export function groupActivity(groupId: string): GroupActivity {
+  return { ...(activity.get(groupId) ?? { batches: 0, batchRecords: 0, commits: 0 }) };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A clock shared by every process on the machine (CLOCK_MONOTONIC), in ms with µs resolution. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+'use strict';
+
+// Benchmarks: what they measure and their targets are in the design notes on benchmarks.
+//   npm run bench            every benchmark
+//   npm run bench -- B1 B3   a subset
+// Starts its own Kafka broker unless KAFKA_BROKERS points at one, runs each benchmark's arms side by
+// side on the same broker and data, and writes bench/results/latest.{json,md} plus a dated copy.
+
+const os = require('node:os');
+const path = require('node:path');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+
+require('./register');
+const { startKafka, KAFKA_VERSION } = require('../scripts/kafka/kafka.js');
+const { machine, writeReport } = require('./lib/results');
+
+const log = (message) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+function parseArgs(argv) {
+  const known = ['B0', 'B1', 'B2', 'B3', 'B7', 'B10'];
+  const ids = [];
+  let reps = 3;
+  for (const arg of argv) {
+    const id = arg.toUpperCase();
+    if (known.includes(id)) ids.push(id);
+    else if (/^--reps=\d+$/.test(arg)) reps = Number(arg.split('=')[1]);
+    else
+      throw new Error(`unknown argument "${arg}" (benchmarks: ${known.join(' ')}; option --reps=N, N ≥ 3)`);
+  }
+  if (reps < 3) throw new Error('--reps must be at least 3');
+  return { ids: ids.length > 0 ? ids : known, reps };
+}
+
+// Between benchmarks a full collection keeps one arm's garbage from being collected during another's run.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+async function main() {
+  const { ids, reps } = parseArgs(process.argv.slice(2));
+  let broker;
+  const stopBroker = async () => {
+    const handle = broker;
+    broker = undefined;
+    if (handle) await handle.stop();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the broker`);
+      stopBroker().finally(() => process.exit(130));
+    });
+  }
+
+  const started = Date.now();
+  const loadStart = os.loadavg()[0].toFixed(2);
+  let kafka = `external (${process.env.KAFKA_BROKERS})`;
+  if (!process.env.KAFKA_BROKERS) {
+    broker = await startKafka({ port: 0 });
+    process.env.KAFKA_BROKERS = broker.bootstrap;
+    kafka = KAFKA_VERSION;
+    log(
+      `Kafka ${KAFKA_VERSION} on ${broker.bootstrap} (started in ${(broker.startupMs / 1000).toFixed(1)} s)`,
+    );
+  }
+
+  const results = {};
+  try {
+    // Loaded only now: the scenarios read KAFKA_BROKERS, and transpiling them warms the cache the
+    // memory benchmark's child processes read from.
+    const { SCENARIOS } = require('./lib/scenarios.ts');
+    for (const id of ids) {
+      gc();
+      const t0 = Date.now();
+      log(`${id} …`);
+      try {
+        results[id] = await SCENARIOS[id]({ log, reps });
+        const r = results[id];
+        log(
+          `${id} done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ratio ${r.ratio ?? '—'} ${JSON.stringify(r.arms)}`,
+        );
+      } catch (error) {
+        log(`${id} failed: ${error.stack}`);
+        results[id] = { error: error.stack ?? String(error) };
+      }
+    }
+  } finally {
+    if (broker) {
+      await stopBroker();
+    } else {
+      // A shared broker keeps nothing of ours: the data sets alone are several hundred MB.
+      const deleted = await require('./lib/seed.ts')
+        .deleteCreatedTopics()
+        .catch((error) => log(`could not delete the bench topics: ${error.message}`));
+      if (deleted) log(`deleted ${deleted} bench topics`);
+    }
+  }
+
+  const report = {
+    machine: machine(),
+    node: process.version,
+    kafkajs: require('kafkajs/package.json').version,
+    kafka,
+    date: new Date().toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    loadAverage: { start: Number(loadStart), end: Number(os.loadavg()[0].toFixed(2)) },
+    subset: ids.length < 6 ? ids : undefined,
+    results,
+  };
+  const dir = writeReport(report);
+  log(`results in ${path.relative(process.cwd(), dir)}/latest.{json,md} (${report.durationSeconds} s)`);
+  if (Object.values(results).some((r) => r.error)) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  log(error.stack ?? String(error));
+  process.exit(1);
+});
