@@ -6,6 +6,7 @@ import { KafkaListener, KafkaListenerOptions } from '../decorators/kafka-listene
 import { KAFKA_PARAMS_METADATA } from '../decorators/kafka-params.decorators';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KafkaCoreModuleOptions } from '../kafka-core.options';
+import { directInvoker, needsNestContext } from './direct-invoker';
 import { KafkaParamsFactory } from './kafka-params.factory';
 import { defineListener, Invoker, ListenerDefinition, ListenerRoute } from './listener-definition';
 
@@ -73,6 +74,9 @@ export class ListenerExplorer {
   }
 
   private invoker(instance: Record<string, unknown>, method: string): Invoker {
+    if (!needsNestContext(this.contextCreator, instance, method)) {
+      return directInvoker(instance, method, this.paramsFactory);
+    }
     const callback = instance[method] as (...args: unknown[]) => unknown;
     return this.contextCreator.create(
       instance,
