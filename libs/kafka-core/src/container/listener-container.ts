@@ -246,21 +246,28 @@ export class ListenerContainer {
     key: string,
     tracker: PartitionOffsetTracker,
   ) {
-    for (const record of batch.records) {
-      if (!this.accepting(controls)) return;
-      await this.rateLimit?.acquire();
-      const release = await this.inFlightLimit?.acquire();
-      try {
-        this.track(key, tracker, record);
-        const outcome = await this.deliver(record, controls, tracker);
-        if (outcome.status === 'retry') {
-          this.scheduleRetry(record, outcome.delayMs);
-          return;
+    // The fetch position moves once per batch, past the last record taken (not one call per record).
+    let taken: string | undefined;
+    try {
+      for (const record of batch.records) {
+        if (!this.accepting(controls)) return;
+        // Guarded awaits: awaiting an absent limiter would still cost a microtask per record.
+        if (this.rateLimit) await this.rateLimit.acquire();
+        const release = this.inFlightLimit ? await this.inFlightLimit.acquire() : undefined;
+        try {
+          this.track(key, tracker, record);
+          const outcome = await this.deliver(record, controls, tracker);
+          if (outcome.status === 'retry') {
+            this.scheduleRetry(record, outcome.delayMs);
+            return;
+          }
+          taken = record.offset;
+        } finally {
+          release?.();
         }
-        controls.advance(record.offset);
-      } finally {
-        release?.();
       }
+    } finally {
+      if (taken !== undefined) controls.advance(taken);
     }
   }
 
@@ -272,15 +279,16 @@ export class ListenerContainer {
   ) {
     const scheduler = this.scheduler as KeyOrderedScheduler;
     const tasks: Promise<void>[] = [];
+    let taken: string | undefined;
     for (const record of batch.records) {
       if (!this.accepting(controls)) break;
-      await this.rateLimit?.acquire();
+      if (this.rateLimit) await this.rateLimit.acquire();
       this.track(key, tracker, record);
-      controls.advance(record.offset);
+      taken = record.offset;
       const recordKey = record.key?.toString('utf8') ?? null;
       tasks.push(
         scheduler.submit(recordKey, async () => {
-          const release = await this.inFlightLimit?.acquire();
+          const release = this.inFlightLimit ? await this.inFlightLimit.acquire() : undefined;
           try {
             // Retries wait in line for their key only; other keys of the partition keep flowing.
             while (this.state !== 'stopping') {
@@ -296,6 +304,7 @@ export class ListenerContainer {
       // Feed the scheduler without queueing a whole large batch at once.
       while (scheduler.queued > this.definition.concurrency.maxInFlight * 4) await sleep(1);
     }
+    if (taken !== undefined) controls.advance(taken);
     await Promise.all(tasks);
   }
 
@@ -415,8 +424,10 @@ export class ListenerContainer {
     controls: BatchControls,
     tracker: PartitionOffsetTracker,
   ): Promise<Outcome> {
-    const failureKey = `${record.topic}:${record.partition}:${record.offset}`;
-    const failure = this.failures.get(failureKey);
+    // Most records never fail: build the failure key only when there are failures to look up.
+    const failureKey =
+      this.failures.size > 0 ? `${record.topic}:${record.partition}:${record.offset}` : undefined;
+    const failure = failureKey ? this.failures.get(failureKey) : undefined;
     const offset = BigInt(record.offset);
     const waiting = this.definition.retryTopics ? retryView(record) : undefined;
     if (waiting && waiting.group !== this.definition.groupId) {
@@ -466,7 +477,7 @@ export class ListenerContainer {
         break;
       case 'retry':
         this.counters.retried++;
-        this.failures.set(failureKey, {
+        this.failures.set(`${record.topic}:${record.partition}:${record.offset}`, {
           attempt: attempt + 1,
           firstFailureAt: failure?.firstFailureAt ?? new Date(),
         });
@@ -486,7 +497,7 @@ export class ListenerContainer {
         tracker.complete(offset);
         break;
     }
-    this.failures.delete(failureKey);
+    if (failureKey) this.failures.delete(failureKey);
     return outcome;
   }
 
