@@ -75,10 +75,10 @@ export function directInvoker(instance: object, method: string, paramsFactory: K
     data: param.data,
   }));
   if (mapped.length === 0) {
-    return async (payload, context, ack) => callback(payload, context, ack);
+    return (payload, context, ack) => callback(payload, context, ack);
   }
   const size = Math.max(...mapped.map((p) => p.index)) + 1;
-  return async (payload, context, ack) => {
+  return (payload, context, ack) => {
     const raw = [payload, context, ack];
     const args = new Array<unknown>(size);
     for (const p of mapped) args[p.index] = paramsFactory.exchangeKeyForValue(p.type, p.data as string, raw);

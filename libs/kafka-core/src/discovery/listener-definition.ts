@@ -3,8 +3,11 @@ import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
 import { BackoffOptions, DEFAULT_BACKOFF, validateBackoff } from '../errors/backoff';
 import { ClassifierOptions } from '../errors/error-classifier';
 
-/** Calls the user's method through Nest's context pipeline (pipes, guards, interceptors, filters). */
-export type Invoker = (payload: unknown, context: KafkaContext, ack: Acknowledgment) => Promise<unknown>;
+/**
+ * Calls the user's method (through Nest's context pipeline when enhancers apply); returns what the
+ * method returns, a promise or a plain value.
+ */
+export type Invoker = (payload: unknown, context: KafkaContext, ack: Acknowledgment) => unknown;
 
 export type PayloadClass = new (...args: never[]) => object;
 

@@ -43,15 +43,30 @@ export async function toPayload(value: unknown, payloadClass: PayloadClass | und
   return instance;
 }
 
-/** Routes by `event-type`, parses the value and validates it against the route's payload class. */
-export const deserializeMiddleware: Middleware = (next) => async (message) => {
-  const eventType = message.record.headers[ENVELOPE_HEADERS.eventType];
-  const route = routeFor(message.listener, eventType);
-  if (!route) {
-    if (message.listener.unknownEventType === 'skip') return { status: 'skipped' };
-    throw new UnknownEventTypeError(eventType);
+/**
+ * Routes by `event-type`, parses the value and validates it against the route's payload class. Not
+ * an async function: without a payload class nothing here waits, and records should not pay for a
+ * promise they do not need.
+ */
+export const deserializeMiddleware: Middleware = (next) => (message) => {
+  try {
+    const eventType = message.record.headers[ENVELOPE_HEADERS.eventType];
+    const route = routeFor(message.listener, eventType);
+    if (!route) {
+      if (message.listener.unknownEventType === 'skip') return Promise.resolve({ status: 'skipped' });
+      throw new UnknownEventTypeError(eventType);
+    }
+    message.route = route;
+    const value = parseJson(message.record);
+    if (!route.payload) {
+      message.payload = value;
+      return next(message);
+    }
+    return toPayload(value, route.payload).then((payload) => {
+      message.payload = payload;
+      return next(message);
+    });
+  } catch (error) {
+    return Promise.reject(error);
   }
-  message.route = route;
-  message.payload = await toPayload(parseJson(message.record), route.payload);
-  return next(message);
 };

@@ -1,8 +1,11 @@
-import { Handler } from './pipeline';
+import { Handler, Outcome } from './pipeline';
 
-/** The innermost step: calls the routed method with the deserialized payload. */
+const SUCCESS: Outcome = Object.freeze({ status: 'success' });
+
+/** The innermost step: calls the routed method; a method that returns no promise costs no await. */
 export const invokeHandler: Handler = async (message) => {
   const route = message.route ?? message.listener.routes[0];
-  await route.invoke(message.payload, message.context, message.ack);
-  return { status: 'success' };
+  const result = route.invoke(message.payload, message.context, message.ack);
+  if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') await result;
+  return SUCCESS;
 };
