@@ -114,6 +114,8 @@ export interface TopicSpec {
 export interface KafkaAdminPort {
   connect(): Promise<void>;
   describeCluster(): Promise<ClusterDescription>;
+  /** Names of every topic in the cluster. */
+  topicNames(): Promise<string[]>;
   /** Partition count per existing topic among `names`. */
   partitionCounts(names: string[]): Promise<Map<string, number>>;
   createTopics(topics: TopicSpec[]): Promise<void>;

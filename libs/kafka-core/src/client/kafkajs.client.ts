@@ -64,6 +64,10 @@ class KafkajsAdmin implements KafkaAdminPort {
     return { clusterId: cluster.clusterId, brokers: cluster.brokers.length, controller: cluster.controller };
   }
 
+  topicNames(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
   async partitionCounts(names: string[]): Promise<Map<string, number>> {
     const existing = new Set(await this.admin.listTopics());
     const present = names.filter((name) => existing.has(name));

@@ -49,7 +49,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const definitions = this.explorer.explore();
+    let definitions = this.explorer.explore();
     const admin = this.client.admin();
     try {
       await waitForBroker(
@@ -60,6 +60,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
           this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),
       );
       const report = await this.provision(admin, this.options.topics ?? []);
+      definitions = await this.resolvePatterns(admin, definitions);
       const derived = await this.provision(admin, await this.derivedDeclarations(admin, definitions));
       const created = [...report.created, ...derived.created];
       if (created.length > 0) this.logger.log(`Created topics: ${created.join(', ')}`);
@@ -92,6 +93,33 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly publishDeadLetter = async (topic: string, record: OutgoingRecord): Promise<void> => {
     await this.publisher.sendRecords(topic, [record]);
   };
+
+  /**
+   * A `topicPattern` is matched here, once, against the topics that exist, leaving out derived retry
+   * and dead-letter topics (a pattern like /^orders-/ would otherwise consume its own dead letters).
+   * Topics created later are not picked up until the listener restarts, as with kafkajs' own regex.
+   */
+  private async resolvePatterns(
+    admin: KafkaAdminPort,
+    definitions: ListenerDefinition[],
+  ): Promise<ListenerDefinition[]> {
+    if (!definitions.some((d) => d.topicPattern)) return definitions;
+    const names = await admin.topicNames();
+    const derived = new Set(names.flatMap((name) => [retryTopicName(name), deadLetterTopicName(name)]));
+    return definitions.map((definition) => {
+      const pattern = definition.topicPattern;
+      if (!pattern) return definition;
+      const topics = names
+        .filter((name) => pattern.test(name) && !derived.has(name) && !name.startsWith('__'))
+        .sort();
+      if (topics.length === 0) {
+        throw new Error(
+          `@KafkaListener ${definition.id}: no topic matches ${pattern} (existing: ${names.length})`,
+        );
+      }
+      return { ...definition, topics };
+    });
+  }
 
   /** Only the steps a listener uses: every layer is an extra async frame on every record. */
   private pipeline(definition: ListenerDefinition): Handler {

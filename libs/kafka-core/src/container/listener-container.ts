@@ -125,8 +125,8 @@ export class ListenerContainer {
   }
 
   private subscription(): (string | RegExp)[] {
-    const { topicPattern, topics, retryTopics } = this.definition;
-    if (topicPattern) return [topicPattern];
+    // Patterns were resolved to topic names at startup.
+    const { topics, retryTopics } = this.definition;
     return retryTopics ? [...topics, ...topics.map(retryTopicName)] : topics;
   }
 
