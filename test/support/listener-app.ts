@@ -1,6 +1,7 @@
 import { INestApplicationContext, ModuleMetadata, Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Admin, Consumer, IHeaders, KafkaMessage } from 'kafkajs';
+import { eventually } from './service-app';
 import { KafkaCoreModule, KafkaCoreModuleOptions } from '@app/kafka-core';
 import { rawKafka, testBrokers, uniqueName } from './kafka';
 
@@ -78,4 +79,18 @@ export async function collect(topic: string): Promise<{ messages: KafkaMessage[]
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
   return { messages, stop: () => consumer.disconnect() };
+}
+
+/** Waits (up to 30 s: the machine is shared) until the condition holds. */
+export const until = (condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) =>
+  eventually(async () => ((await condition()) ? true : undefined), timeoutMs);
+
+/** Header values of a consumed record as strings (the last value of a repeated header). */
+export function headersOf(message: KafkaMessage): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(message.headers ?? {}).map(([name, value]) => [
+      name,
+      String(Array.isArray(value) ? value[value.length - 1] : value),
+    ]),
+  );
 }

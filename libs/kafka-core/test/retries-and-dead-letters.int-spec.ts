@@ -17,24 +17,11 @@ import {
   createTopic,
   produce,
   startListenerApp,
+  until,
+  headersOf,
 } from '../../../test/support/listener-app';
-import { eventually } from '../../../test/support/service-app';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits (up to 30 s: the machine is shared) until the condition holds. */
-const until = (condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) =>
-  eventually(async () => ((await condition()) ? true : undefined), timeoutMs);
-
-/** Header values of a consumed record as strings (the last value of a repeated header). */
-function headersOf(message: KafkaMessage): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(message.headers ?? {}).map(([name, value]) => [
-      name,
-      String(Array.isArray(value) ? value[value.length - 1] : value),
-    ]),
-  );
-}
 
 /** A handler failure that is not a NonRetryableError: retried like any unknown error. */
 class ChartServiceUnavailable extends Error {}
