@@ -19,8 +19,10 @@ const { machine, writeReport } = require('./lib/results');
 const log = (message) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
+const BENCHMARKS = ['B0', 'B1', 'B2', 'B3', 'B7', 'B9', 'B10'];
+
 function parseArgs(argv) {
-  const known = ['B0', 'B1', 'B2', 'B3', 'B7', 'B10'];
+  const known = BENCHMARKS;
   const ids = [];
   let reps = 3;
   for (const arg of argv) {
@@ -105,7 +107,7 @@ async function main() {
     date: new Date().toISOString(),
     durationSeconds: Math.round((Date.now() - started) / 1000),
     loadAverage: { start: Number(loadStart), end: Number(os.loadavg()[0].toFixed(2)) },
-    subset: ids.length < 6 ? ids : undefined,
+    subset: ids.length < BENCHMARKS.length ? ids : undefined,
     results,
   };
   const dir = writeReport(report);

@@ -36,15 +36,17 @@ export interface GroupActivity {
   batchRecords: number;
   /** OffsetCommit requests that succeeded. */
   commits: number;
+  /** Group joins (GROUP_JOIN events); every one after the first is a rebalance this member went through. */
+  joins: number;
 }
 
 const activity = new Map<string, GroupActivity>();
 let installed = false;
 
 /**
- * Counts batches and commit requests of every kafkajs consumer created in this process, by group.
- * It only adds event listeners, so it observes kafka-core's consumers (and Nest's) without touching
- * their behaviour; each arm carries the same listeners.
+ * Counts batches, commit requests and group joins of every kafkajs consumer created in this process,
+ * by group. It only adds event listeners, so it observes kafka-core's consumers (and Nest's) without
+ * touching their behaviour; each arm carries the same listeners.
  */
 export function observeConsumers(): void {
   if (installed) return;
@@ -53,7 +55,7 @@ export function observeConsumers(): void {
   Kafka.prototype.consumer = function observedConsumer(this: Kafka, config: ConsumerConfig): Consumer {
     const consumer = original.call(this, config);
     const groupId = config.groupId;
-    const entry = activity.get(groupId) ?? { batches: 0, batchRecords: 0, commits: 0 };
+    const entry = activity.get(groupId) ?? { batches: 0, batchRecords: 0, commits: 0, joins: 0 };
     activity.set(groupId, entry);
     consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
       entry.batches++;
@@ -62,12 +64,15 @@ export function observeConsumers(): void {
     consumer.on(consumer.events.COMMIT_OFFSETS, () => {
       entry.commits++;
     });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      entry.joins++;
+    });
     return consumer;
   };
 }
 
 export function groupActivity(groupId: string): GroupActivity {
-  return { ...(activity.get(groupId) ?? { batches: 0, batchRecords: 0, commits: 0 }) };
+  return { ...(activity.get(groupId) ?? { batches: 0, batchRecords: 0, commits: 0, joins: 0 }) };
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,14 +1,19 @@
 import { javaConsumerPerf } from '../arms/java-consumer-perf';
 import { javaProducerPerf, ProducerResult } from '../arms/java-producer-perf';
 import { kafkaCoreLatency } from '../arms/kafka-core-latency';
-import { kafkaCoreListener, KafkaCoreThroughputResult } from '../arms/kafka-core-listener';
+import {
+  FailureInjection,
+  kafkaCoreListener,
+  KafkaCoreListenerOptions,
+  KafkaCoreThroughputResult,
+} from '../arms/kafka-core-listener';
 import { nestTransport } from '../arms/nest-transport';
 import { rawEachBatch, ThroughputResult } from '../arms/raw-each-batch';
 import { rawEachMessageLatency } from '../arms/raw-each-message-latency';
 import { rawProducer } from '../arms/raw-producer';
 import type { MemoryReport } from './child';
 import { uniqueName } from './kafka';
-import { LatencyRunOptions, LatencyRunResult } from './latency';
+import { LatencyRunOptions, LatencyRunResult, produceSteadily } from './latency';
 import { createTopic, seedJson } from './seed';
 import { spawnArm } from './spawn-arm';
 import { median, percentiles, round } from './stats';
@@ -48,7 +53,7 @@ const RECORD_BYTES = 256;
 // ---------------------------------------------------------------------------------------------------
 // Shared pieces
 
-/** The B1/B2/B10 data set: 3 partitions, 100k JSON records of ~256 B, seeded once per bench run. */
+/** The B1/B2/B9/B10 data set: 3 partitions, 100k JSON records of ~256 B, seeded once per bench run. */
 const B1_DATA = { partitions: 3, count: 100_000, valueBytes: RECORD_BYTES };
 let b1Topic: Promise<string> | undefined;
 function b1DataSet(ctx: ScenarioContext): Promise<string> {
@@ -479,6 +484,195 @@ const B7: Scenario = async (ctx) => {
 };
 
 // ---------------------------------------------------------------------------------------------------
+// B9: blocking retries under load
+
+const B9_FAIL_EVERY = 100;
+const B9_RETRY = { attempts: 3, initialDelayMs: 50, multiplier: 2, jitter: 0 };
+/** Backoff longer than the session timeout: only a listener that keeps heartbeating stays in the group. */
+const B9_LONG = {
+  sessionTimeoutMs: 6_000,
+  retry: { attempts: 2, initialDelayMs: 8_000, multiplier: 2, jitter: 0 },
+  rate: 2_000,
+  durationMs: 10_000,
+  failingSeq: 1_000,
+};
+
+interface LongBackoffResult {
+  rebalances: number;
+  joins: number;
+  sent: number;
+  handled: number;
+  retried: number;
+  backoffMs: number | null;
+  handledDuringBackoff: number;
+}
+
+/** One record fails once and waits out B9_LONG's backoff while the steady flow goes on. */
+async function longBackoff(ctx: ScenarioContext): Promise<LongBackoffResult> {
+  const partitions = 3;
+  const topic = await createTopic('bench-b9-long', partitions);
+  const groupId = uniqueName('b9-long');
+  const { rate, durationMs, failingSeq } = B9_LONG;
+  let failedAt: number | undefined;
+  let retriedAt: number | undefined;
+  let handledDuringBackoff = 0;
+  const failures: FailureInjection = {
+    failFirstAttempt: (seq) => seq === failingSeq,
+    onAttempt: (seq, attempt, failed) => {
+      if (failed) failedAt = performance.now();
+      else if (seq === failingSeq && attempt > 1) retriedAt = performance.now();
+      else if (failedAt !== undefined && retriedAt === undefined) handledDuringBackoff++;
+    },
+  };
+  const [result, sent] = await Promise.all([
+    kafkaCoreListener({
+      topic,
+      groupId,
+      expected: Math.round((rate * durationMs) / 1000),
+      ackMode: 'auto',
+      concurrency: partitions,
+      retry: B9_LONG.retry,
+      sessionTimeoutMs: B9_LONG.sessionTimeoutMs,
+      failures,
+    }),
+    produceSteadily({
+      topic,
+      groupId,
+      partitions,
+      rate,
+      durationMs,
+      valueBytes: RECORD_BYTES,
+      warmupRecords: 0,
+    }),
+  ]);
+  const long: LongBackoffResult = {
+    // The first join is the member's own start; any later one is a rebalance it went through.
+    rebalances: Math.max(0, result.joins - 1),
+    joins: result.joins,
+    sent,
+    handled: result.records,
+    retried: result.counters.retried,
+    backoffMs: failedAt !== undefined && retriedAt !== undefined ? Math.round(retriedAt - failedAt) : null,
+    handledDuringBackoff,
+  };
+  ctx.log(`B9 long backoff: ${JSON.stringify(long)}`);
+  return long;
+}
+
+const B9: Scenario = async (ctx) => {
+  const topic = await b1DataSet(ctx);
+  const expected = B1_DATA.count;
+  // Failing records need far longer than the others to get through 100k records; both arms stop
+  // counting after this window, which the arm without failures never reaches.
+  const windowMs = 4_000;
+  const keyOrdered = { keyOrdered: true as const, maxInFlight: 64 };
+  const run = (
+    prefix: string,
+    failEvery: number,
+    concurrency: KafkaCoreListenerOptions['concurrency'] = B1_DATA.partitions,
+    retryTopics?: KafkaCoreListenerOptions['retryTopics'],
+  ) =>
+    kafkaCoreListener({
+      topic,
+      groupId: uniqueName(prefix),
+      expected,
+      ackMode: 'auto',
+      concurrency,
+      retry: B9_RETRY,
+      retryTopics,
+      windowMs,
+      failures: { failFirstAttempt: (seq) => failEvery > 0 && seq % failEvery === 0 },
+    });
+  // Unmeasured: JIT warm-up and the dead-letter topic's creation stay out of the numbers.
+  await run('b9-warm', 0);
+  // Headline: non-blocking retries (the option meant for throughput under failures) ÷ no failures.
+  // Blocking retries keep per-partition order and pay for it: their ratios are reported beside it.
+  const retryTopics = { delaysMs: [B9_RETRY.initialDelayMs] };
+  await run('b9-warm-rt', B9_FAIL_EVERY, B1_DATA.partitions, retryTopics);
+  const topicName = 'kafka-core retryTopics [50 ms], 1% fail once';
+  const failingName = 'kafka-core, 1% fail once';
+  const cleanName = 'kafka-core, no failures';
+  const keyFailingName = 'kafka-core keyOrdered maxInFlight 64, 1% fail once';
+  const keyCleanName = 'kafka-core keyOrdered maxInFlight 64, no failures';
+  const show = (r: KafkaCoreThroughputResult) =>
+    `${showRate(r)}, ${r.counters.retried} retried, ${r.joins} join(s)`;
+  const { samples, results } = await alternate<KafkaCoreThroughputResult>(ctx, 'B9', ctx.reps, [
+    {
+      name: topicName,
+      run: () => run('b9-topic', B9_FAIL_EVERY, B1_DATA.partitions, retryTopics),
+      value: rate,
+      show,
+    },
+    { name: cleanName, run: () => run('b9-clean', 0), value: rate, show },
+    { name: failingName, run: () => run('b9-fail', B9_FAIL_EVERY), value: rate, show },
+    // Key-ordered retries wait in their own slot instead of holding up the partition: how much of the
+    // throughput that keeps (the records are unkeyed, so any of them may run side by side).
+    { name: keyFailingName, run: () => run('b9-key-fail', B9_FAIL_EVERY, keyOrdered), value: rate, show },
+    { name: keyCleanName, run: () => run('b9-key-clean', 0, keyOrdered), value: rate, show },
+  ]);
+  const runs = Object.values(results).flat();
+  const m = (name: string) => median(samples[name]) as number;
+
+  let long: LongBackoffResult | { error: string };
+  try {
+    long = await longBackoff(ctx);
+  } catch (error) {
+    long = { error: (error as Error).message };
+  }
+  const rebalances = 'rebalances' in long ? long.rebalances : null;
+  const failing = results[failingName];
+  const cleanSeconds = median(results[cleanName].map((r) => r.seconds)) as number;
+  const failuresPerPartition = expected / B9_FAIL_EVERY / B1_DATA.partitions;
+  return summarize({
+    title: 'retries under load: 1% of records fail once (retry topics; blocking ratios in details)',
+    better: 'higher',
+    unit: 'records/s',
+    target: 0.95,
+    floor: 0.85,
+    absolute: {
+      label: 'rebalances while a backoff exceeds the session timeout',
+      value: rebalances,
+      target: 0,
+      floor: 0,
+    },
+    samples,
+    details: {
+      rebalances,
+      longBackoff: { ...B9_LONG, ...long },
+      retry: B9_RETRY,
+      failingRecords: `payload seq % ${B9_FAIL_EVERY} === 0 (${expected / B9_FAIL_EVERY} of ${expected}, one every ${B9_FAIL_EVERY} offsets of each partition)`,
+      windowMs,
+      windowedArms: Object.entries(results)
+        .filter(([, armRuns]) => armRuns.some((r) => r.windowed))
+        .map(([name]) => name),
+      retriedPerRun: { [failingName]: failing.map((r) => r.counters.retried) },
+      recordsPerRun: Object.fromEntries(
+        Object.entries(results).map(([name, armRuns]) => [name, armRuns.map((r) => r.records)]),
+      ),
+      rebalancesInThroughputRuns: runs.reduce((n, r) => n + Math.max(0, r.joins - 1), 0),
+      // The best an in-order partition can do when it stands still for every backoff: the clean run's
+      // time plus each partition's share of the backoffs.
+      inOrderCeiling: round(
+        cleanSeconds / (cleanSeconds + failuresPerPartition * (B9_RETRY.initialDelayMs / 1000)),
+      ),
+      blockingInOrderRatio: round(m(failingName) / m(cleanName)),
+      keyOrderedRatio: round(m(keyFailingName) / m(keyCleanName)),
+      // How long a partition stands still per failed record in the in-order arm (backoff included).
+      msPerRetryPerPartition: round(
+        median(failing.map((r) => (r.seconds * 1000 * B1_DATA.partitions) / Math.max(1, r.counters.retried))),
+      ),
+    },
+    notes: [
+      `B1's data set (3 partitions, 100k JSON records of ~256 B), a fresh group from the beginning per run, the B1 fetch settings. @KafkaListener: ackMode auto, concurrency 3, retry ${JSON.stringify(B9_RETRY)}; the same handler in both arms, throwing on the first attempt of every record whose seq is a multiple of ${B9_FAIL_EVERY}.`,
+      `Throughput from first to last record, counted over at most ${windowMs / 1000} s after the first record (an arm that has not finished by then is rated over that window).`,
+      "The ratio is the in-order listener's (B1's configuration). Blocking retries pause the failed record's partition, seek back to it and resume after the backoff, so that partition stands still meanwhile while the others keep flowing; inOrderCeiling is what that allows at best here. msPerRetryPerPartition is what a failure actually cost: when every partition a broker serves is paused, kafkajs' fetch loop sleeps maxWaitTimeInMs (100 ms) before looking again, so a partition often resumes later than its backoff.",
+      'The keyOrdered arms use concurrency { keyOrdered: true, maxInFlight: 64 } (as B3), otherwise the same: a retried record waits in its own slot while other records run, but a fetched batch ends (and the partition fetches again) only once its retries are done. keyOrderedRatio is their ratio.',
+      `Rebalances: a separate topic (3 partitions) gets ${B9_LONG.rate} records/s for ${B9_LONG.durationMs / 1000} s from a separate process; the listener (sessionTimeoutMs ${B9_LONG.sessionTimeoutMs}, retry ${JSON.stringify(B9_LONG.retry)}) fails record ${B9_LONG.failingSeq} once. Rebalances are the kafkajs GROUP_JOIN events of its consumer after the first join; handledDuringBackoff counts the records the other partitions handled meanwhile.`,
+    ],
+  });
+};
+
+// ---------------------------------------------------------------------------------------------------
 // B10: memory of a service under B1 load
 
 const B10: Scenario = async (ctx) => {
@@ -550,4 +744,4 @@ const B10: Scenario = async (ctx) => {
   });
 };
 
-export const SCENARIOS: Record<string, Scenario> = { B0, B1, B2, B3, B7, B10 };
+export const SCENARIOS: Record<string, Scenario> = { B0, B1, B2, B3, B7, B9, B10 };
