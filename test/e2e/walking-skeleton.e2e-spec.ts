@@ -4,18 +4,9 @@ import { createTestDatabase, TestDatabase } from '@app/database/testing/test-dat
 import { DLT_HEADERS } from '@app/kafka-core';
 import { MonolithModule } from '../../apps/monolith/src/monolith.module';
 import { LoggingServiceModule } from '../../apps/logging-service/src/logging-service.module';
+import type { LogEntry } from '../../apps/logging-service/src/log-entries/log-entries.repository';
 import { endOffsetSum, rawKafka, testBrokers, uniqueName } from '../support/kafka';
 import { eventually, RunningService, startService } from '../support/service-app';
-
-interface LogItem {
-  eventId: string;
-  service: string;
-  level: string;
-  operation: string;
-  message: string;
-  context: Record<string, unknown> | null;
-  correlationId: string;
-}
 
 /**
  * The loop every later feature stands on: HTTP -> monolith -> Kafka -> logging-service -> PostgreSQL
@@ -43,10 +34,10 @@ describe('walking skeleton: operation logs from the monolith to the logging-serv
     await database?.drop();
   });
 
-  async function searchLogs(query: string): Promise<LogItem[]> {
+  async function searchLogs(query: string): Promise<LogEntry[]> {
     const response = await fetch(`${logging.url}/logs?${query}`);
     expect(response.status).toBe(200);
-    return ((await response.json()) as { items: LogItem[] }).items;
+    return ((await response.json()) as { items: LogEntry[] }).items;
   }
 
   it('provisions the declared topics with their retry and dead-letter companions', async () => {

@@ -94,3 +94,18 @@ export function headersOf(message: KafkaMessage): Record<string, string> {
     ]),
   );
 }
+
+/** A record's payload in ordering tests: its key and its place in that key's sequence. */
+export interface Sequenced {
+  key: string;
+  seq: number;
+}
+
+/** `count` records over `keys` keys, each key with its own 0, 1, 2, … sequence; a key always lands on one partition. */
+export function keyedRecords(count: number, keys: number, partitions: number): TestRecord[] {
+  return Array.from({ length: count }, (_, i) => {
+    const k = i % keys;
+    const value: Sequenced = { key: `k${k}`, seq: Math.floor(i / keys) };
+    return { key: value.key, value: JSON.stringify(value), partition: k % partitions };
+  });
+}

@@ -8,24 +8,12 @@ import {
   produce,
   startListenerApp,
   TestRecord,
+  keyedRecords,
+  Sequenced,
 } from '../../../test/support/listener-app';
 import { eventually } from '../../../test/support/service-app';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-interface Sequenced {
-  key: string;
-  seq: number;
-}
-
-/** `count` records over `keys` keys, each key with its own 0, 1, 2, … sequence; a key always lands on one partition. */
-function keyedRecords(count: number, keys: number, partitions: number): TestRecord[] {
-  return Array.from({ length: count }, (_, i) => {
-    const k = i % keys;
-    const value: Sequenced = { key: `k${k}`, seq: Math.floor(i / keys) };
-    return { key: value.key, value: JSON.stringify(value), partition: k % partitions };
-  });
-}
 
 function expectedEnds(records: TestRecord[]): Record<number, number> {
   const ends: Record<number, number> = {};

@@ -13,16 +13,13 @@ import {
   produce,
   startListenerApp,
   TestRecord,
+  keyedRecords,
+  Sequenced,
 } from '../../../test/support/listener-app';
 import { eventually } from '../../../test/support/service-app';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const FIXTURES = join(__dirname, 'fixtures');
-
-interface Sequenced {
-  key: string;
-  seq: number;
-}
 
 interface HandledLine {
   id: string;
@@ -30,14 +27,6 @@ interface HandledLine {
   seq: number;
   partition: number;
   offset: number;
-}
-
-function keyedRecords(count: number, keys: number, partitions: number): TestRecord[] {
-  return Array.from({ length: count }, (_, i) => {
-    const k = i % keys;
-    const value: Sequenced = { key: `k${k}`, seq: Math.floor(i / keys) };
-    return { key: value.key, value: JSON.stringify(value), partition: k % partitions };
-  });
 }
 
 const idOf = (r: TestRecord) => {
