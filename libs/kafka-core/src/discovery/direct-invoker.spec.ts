@@ -1,9 +1,17 @@
-import { CanActivate, UseGuards, UsePipes, ValidationPipe } from '@nestjs/common';
+import {
+  Catch,
+  CanActivate,
+  ExceptionFilter,
+  UseFilters,
+  UseGuards,
+  UsePipes,
+  ValidationPipe,
+} from '@nestjs/common';
 import { ExternalContextCreator } from '@nestjs/core';
 import { KafkaContext } from '../ctx-host/kafka.context';
 import { Ctx, Key, Payload } from '../decorators/kafka-params.decorators';
 import { fakeRecord } from '../testing/pipeline-fakes';
-import { directInvoker, needsNestContext } from './direct-invoker';
+import { directInvoker, hasExceptionFilters, needsNestContext } from './direct-invoker';
 import { KafkaParamsFactory } from './kafka-params.factory';
 
 class AllowAll implements CanActivate {
@@ -60,6 +68,31 @@ describe('needsNestContext', () => {
 
   it('keeps the wrapper when the global configuration cannot be read', () => {
     expect(needsNestContext(creator({}, false), new Plain(), 'handle')).toBe(true);
+  });
+});
+
+@Catch()
+class Swallow implements ExceptionFilter {
+  catch() {
+    return 'handled';
+  }
+}
+
+class Filtered {
+  @UseFilters(new Swallow())
+  handle() {}
+}
+
+describe('hasExceptionFilters', () => {
+  it('is true only when a filter could apply', () => {
+    expect(
+      hasExceptionFilters(creator({ getGlobalPipes: [new ValidationPipe()] }), new Plain(), 'handle'),
+    ).toBe(false);
+    expect(hasExceptionFilters(creator(), new Filtered(), 'handle')).toBe(true);
+    expect(hasExceptionFilters(creator({ getGlobalFilters: [new Swallow()] }), new Plain(), 'handle')).toBe(
+      true,
+    );
+    expect(hasExceptionFilters(creator({}, false), new Plain(), 'handle')).toBe(true);
   });
 });
 

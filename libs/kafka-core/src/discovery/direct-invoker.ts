@@ -64,6 +64,26 @@ export function needsNestContext(
   return Object.values(params).some((param) => hasAny(param.pipes));
 }
 
+/**
+ * Exception filters only when some could apply: with none, Nest's fallback filter would log every
+ * failed attempt, raw message and stack, at ERROR; kafka-core reports failures itself (sanitised).
+ */
+export function hasExceptionFilters(
+  contextCreator: ExternalContextCreator,
+  instance: object,
+  method: string,
+): boolean {
+  const config = (contextCreator as unknown as { pipesContextCreator?: { config?: GlobalEnhancers } })
+    .pipesContextCreator?.config;
+  if (!config) return true;
+  if (hasAny(config.getGlobalFilters()) || hasAny(config.getGlobalRequestFilters())) return true;
+  const callback = (instance as Record<string, unknown>)[method] as object;
+  return (
+    hasAny(Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, instance.constructor)) ||
+    hasAny(Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, callback))
+  );
+}
+
 /** Calls the method with its decorated parameters, without Nest's context machinery. */
 export function directInvoker(instance: object, method: string, paramsFactory: KafkaParamsFactory): Invoker {
   const callback = (instance as Record<string, (...args: unknown[]) => unknown>)[method].bind(instance);

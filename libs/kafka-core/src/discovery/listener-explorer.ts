@@ -6,7 +6,7 @@ import { KafkaListener, KafkaListenerOptions } from '../decorators/kafka-listene
 import { KAFKA_PARAMS_METADATA } from '../decorators/kafka-params.decorators';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KafkaCoreModuleOptions } from '../kafka-core.options';
-import { directInvoker, needsNestContext } from './direct-invoker';
+import { directInvoker, hasExceptionFilters, needsNestContext } from './direct-invoker';
 import { KafkaParamsFactory } from './kafka-params.factory';
 import { defineListener, Invoker, ListenerDefinition, ListenerRoute } from './listener-definition';
 
@@ -86,7 +86,11 @@ export class ListenerExplorer {
       this.paramsFactory,
       undefined,
       undefined,
-      { guards: true, interceptors: true, filters: true },
+      {
+        guards: true,
+        interceptors: true,
+        filters: hasExceptionFilters(this.contextCreator, instance, method),
+      },
       'kafka',
     ) as Invoker;
   }

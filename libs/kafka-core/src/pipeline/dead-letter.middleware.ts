@@ -103,7 +103,7 @@ export function deadLetterMiddleware(
       const topic = deadLetterDestination(message);
       if (!topic) {
         logger.error(
-          `${listener.id}: ${where} failed after ${message.attempt} attempt(s), skipped: ${error.message}`,
+          `${listener.id}: ${where} failed after ${message.attempt} attempt(s), skipped: ${error.name}: ${sanitize(error.message ?? '')}`,
         );
         return { status: 'skipped', error };
       }
