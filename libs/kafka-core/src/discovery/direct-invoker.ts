@@ -24,6 +24,12 @@ type ParamsMetadata = Record<string, { index: number; data?: string; pipes?: unk
 
 const hasAny = (value: unknown) => Array.isArray(value) && value.length > 0;
 
+/** The application config the context creator holds (Nest 11 internals, pinned); undefined if absent. */
+function globalEnhancers(contextCreator: ExternalContextCreator): GlobalEnhancers | undefined {
+  return (contextCreator as unknown as { pipesContextCreator?: { config?: GlobalEnhancers } })
+    .pipesContextCreator?.config;
+}
+
 /**
  * True when no guard, interceptor, pipe or filter can apply to the method, globally or locally: then
  * Nest's context wrapper only costs time on every record (about a microsecond each), and the method
@@ -35,8 +41,7 @@ export function needsNestContext(
   instance: object,
   method: string,
 ): boolean {
-  const config = (contextCreator as unknown as { pipesContextCreator?: { config?: GlobalEnhancers } })
-    .pipesContextCreator?.config;
+  const config = globalEnhancers(contextCreator);
   if (!config) return true;
   const globals = [
     config.getGlobalPipes(),
@@ -73,8 +78,7 @@ export function hasExceptionFilters(
   instance: object,
   method: string,
 ): boolean {
-  const config = (contextCreator as unknown as { pipesContextCreator?: { config?: GlobalEnhancers } })
-    .pipesContextCreator?.config;
+  const config = globalEnhancers(contextCreator);
   if (!config) return true;
   if (hasAny(config.getGlobalFilters()) || hasAny(config.getGlobalRequestFilters())) return true;
   const callback = (instance as Record<string, unknown>)[method] as object;
