@@ -23,6 +23,11 @@ export interface Database extends SqlExecutor {
   readonly schema: string;
   /** Runs `work` in one transaction: commit when it resolves, roll back when it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` on one dedicated connection for as long as it takes, for session state such as an
+   * advisory lock. The embedded database has a single connection, so there it is that connection.
+   */
+  session<T>(work: (connection: SqlExecutor) => Promise<T>): Promise<T>;
   /** LISTEN on a channel; resolves to an unsubscribe function. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

@@ -1,5 +1,10 @@
 export { KafkaCoreModule } from './kafka-core.module';
-export { KafkaCoreModuleOptions, KAFKA_CORE_DEFAULTS } from './kafka-core.options';
+export {
+  KafkaCoreModuleOptions,
+  KAFKA_CORE_DEFAULTS,
+  PublisherOptions,
+  PUBLISHER_DEFAULTS,
+} from './kafka-core.options';
 export { ENVELOPE_HEADERS, deadLetterTopicName, retryTopicName } from './kafka-core.constants';
 export {
   KafkaListener,
@@ -9,11 +14,34 @@ export {
   RetryOptions,
 } from './decorators/kafka-listener.decorator';
 export { KafkaHandler, KafkaHandlerOptions } from './decorators/kafka-handler.decorator';
-export { Payload, Key, KafkaHeaders, Ack, Ctx } from './decorators/kafka-params.decorators';
+export { Payload, Key, KafkaHeaders, Ack, Ctx, Tx } from './decorators/kafka-params.decorators';
+export { EventContract, EventContractOptions, contractOf } from './decorators/event-contract.decorator';
 export { KafkaContext, Acknowledgment } from './ctx-host/kafka.context';
 export { ListenerConfigurationError, ListenerDefaults } from './discovery/listener-definition';
-export { ConsumedRecord, Headers } from './client/kafka-client.port';
-export { KafkaPublisher, SendOptions, SendResult } from './producer/kafka-publisher';
+export {
+  ConsumedRecord,
+  Headers,
+  CompressionCodec,
+  ProduceError,
+  RecordMetadata,
+} from './client/kafka-client.port';
+export { KafkaPublisher, SendOptions, SendResult, BatchEntry } from './producer/kafka-publisher';
+export { EventOptions, MAX_HEADER_VALUE_LENGTH } from './producer/envelope';
+export { PublishTimeoutError } from './producer/record-accumulator';
+export { KafkaOutbox, OutboxEntry } from './outbox/kafka-outbox';
+export {
+  OutboxRelay,
+  OutboxRelayOptions,
+  OUTBOX_RELAY_DEFAULTS,
+  OutboxBacklog,
+  OutboxRelayCounters,
+} from './outbox/outbox-relay';
+export { OutboxRelayService } from './outbox/outbox-relay.service';
+export { KAFKA_CORE_MIGRATIONS, outboxChannel } from './outbox/kafka-core.migrations';
+export { currentDelivery, Delivery } from './context/delivery-scope';
+export { parseTraceparent, childTraceparent } from './context/trace-context';
+// Adapters of the executor port, for callers that hand over their own transaction.
+export { SqlExecutor, PgExecutor, PgliteExecutor } from '@app/database';
 export { TopicDeclaration, expandDeclarations } from './topics/topic-declaration';
 export { DLT_HEADERS } from './pipeline/dead-letter.middleware';
 export {

@@ -9,6 +9,8 @@ import { ListenerExplorer } from './discovery/listener-explorer';
 import { KafkaBrokerHealthIndicator } from './health/kafka-broker.health';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './kafka-core.module-definition';
 import { KafkaCoreModuleOptions } from './kafka-core.options';
+import { KafkaOutbox } from './outbox/kafka-outbox';
+import { OutboxRelayService } from './outbox/outbox-relay.service';
 import { KafkaPublisher } from './producer/kafka-publisher';
 
 @Module({
@@ -22,10 +24,18 @@ import { KafkaPublisher } from './producer/kafka-publisher';
     },
     ListenerExplorer,
     KafkaPublisher,
+    KafkaOutbox,
+    OutboxRelayService,
     KafkaRuntime,
     KafkaListenerRegistry,
     KafkaBrokerHealthIndicator,
   ],
-  exports: [KafkaPublisher, KafkaBrokerHealthIndicator, KafkaListenerRegistry],
+  exports: [
+    KafkaPublisher,
+    KafkaOutbox,
+    OutboxRelayService,
+    KafkaBrokerHealthIndicator,
+    KafkaListenerRegistry,
+  ],
 })
 export class KafkaCoreModule extends ConfigurableModuleClass {}

@@ -1,6 +1,25 @@
 import { ListenerDefaults } from './discovery/listener-definition';
 import { DeadLetterOptions } from './pipeline/dead-letter.middleware';
+import type { Database } from '@app/database';
+import { CompressionCodec } from './client/kafka-client.port';
+import { OutboxRelayOptions } from './outbox/outbox-relay';
 import { TopicDeclaration } from './topics/topic-declaration';
+
+export interface PublisherOptions {
+  /**
+   * How long a send waits for others to share its request when none is in flight, in ms (the
+   * producer's linger). Default 1; 0 gathers only what is sent in the same event-loop turn.
+   */
+  lingerMs?: number;
+  /** Records merged into one produce request at most. Default 1000. */
+  maxBatchRecords?: number;
+  /** gzip is built in; snappy, lz4 and zstd need kafkajs-snappy, kafkajs-lz4 or @kafkajs/zstd. */
+  compression?: CompressionCodec;
+  /** Produce retries with exponential backoff before a send fails. Default 5. */
+  retries?: number;
+  /** Overall bound of one send, retries included, in ms. Default 30000. */
+  sendTimeoutMs?: number;
+}
 
 export interface KafkaCoreModuleOptions {
   /** Bootstrap brokers, host:port. */
@@ -24,6 +43,21 @@ export interface KafkaCoreModuleOptions {
   shutdownTimeoutMs?: number;
   /** What dead letters carry beyond provenance (stack traces only when asked for). */
   deadLetter?: DeadLetterOptions;
+  /** The publisher: linger, batch size, compression, retries, timeout. */
+  producer?: PublisherOptions;
+  /**
+   * The service's database: enables the transactional outbox relay and `inbox` listeners. kafka-core
+   * keeps its tables (kafka_outbox, kafka_outbox_dead, kafka_inbox) in the database's schema and
+   * migrates them at startup.
+   */
+  database?: Database;
+  /** The outbox relay; `relay: false` leaves publishing to another process (or a CDC connector). */
+  outbox?: Partial<OutboxRelayOptions> & { relay?: boolean };
+  /**
+   * Carry each handled record's correlation id, event id (as causation id) and trace into what its
+   * handler publishes or enqueues. Default true.
+   */
+  propagateContext?: boolean;
 }
 
 export const KAFKA_CORE_DEFAULTS = {
@@ -31,4 +65,10 @@ export const KAFKA_CORE_DEFAULTS = {
   startupTimeoutMs: 60_000,
   healthTimeoutMs: 2_000,
   shutdownTimeoutMs: 10_000,
+} as const;
+
+export const PUBLISHER_DEFAULTS = {
+  lingerMs: 1,
+  maxBatchRecords: 1_000,
+  sendTimeoutMs: 30_000,
 } as const;

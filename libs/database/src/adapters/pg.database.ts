@@ -1,7 +1,8 @@
 import { Pool, PoolClient } from 'pg';
 import { Database, QueryResult, SqlExecutor, assertIdentifier } from '../database.port';
 
-class PgExecutor implements SqlExecutor {
+/** Adapts a `pg` pool or pool client (say, one inside the caller's own transaction) to the port. */
+export class PgExecutor implements SqlExecutor {
   constructor(private readonly client: Pool | PoolClient) {}
 
   async query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
@@ -63,6 +64,21 @@ export class PgDatabase extends PgExecutor implements Database {
       throw error;
     } finally {
       client.release();
+    }
+  }
+
+  async session<T>(work: (connection: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A connection dropped by the server emits 'error'; unhandled, it would end the process.
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
+    try {
+      return await work(new PgExecutor(client));
+    } finally {
+      client.off('error', onError);
+      // A broken connection (or one that may still hold session state) is closed, not pooled.
+      client.release(broken ?? true);
     }
   }
 

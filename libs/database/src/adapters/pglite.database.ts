@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { PGlite, Transaction } from '@electric-sql/pglite';
 import { Database, QueryResult, SqlExecutor, assertIdentifier } from '../database.port';
 
-class PgliteExecutor implements SqlExecutor {
+/** Adapts a PGlite instance or one of its transactions to the port. */
+export class PgliteExecutor implements SqlExecutor {
   constructor(private readonly target: PGlite | Transaction) {}
 
   async query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
@@ -42,6 +43,10 @@ export class PgliteDatabase extends PgliteExecutor implements Database {
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return this.db.transaction((tx) => work(new PgliteExecutor(tx)));
+  }
+
+  session<T>(work: (connection: SqlExecutor) => Promise<T>): Promise<T> {
+    return work(this);
   }
 
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {

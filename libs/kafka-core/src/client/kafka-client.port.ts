@@ -85,16 +85,37 @@ export interface OutgoingRecord {
   partition?: number;
 }
 
-/** One entry per partition a send wrote to: records of one partition got consecutive offsets. */
-export interface PartitionWrite {
+/** Where the broker wrote one record. */
+export interface RecordMetadata {
   topic: string;
   partition: number;
-  baseOffset: string;
+  /** Offsets stay strings: they are int64 on the wire. */
+  offset: string;
+}
+
+export interface TopicRecords {
+  topic: string;
+  records: OutgoingRecord[];
+}
+
+export type CompressionCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+export interface ProducerConfig {
+  /** gzip is built in; snappy, lz4 and zstd need their kafkajs codec package installed. */
+  compression?: CompressionCodec;
+  /** Attempts after the first failure of a produce request, with exponential backoff. */
+  retries?: number;
+  initialRetryTimeMs?: number;
+  maxRetryTimeMs?: number;
 }
 
 export interface KafkaProducerPort {
   connect(): Promise<void>;
-  send(topic: string, records: OutgoingRecord[]): Promise<PartitionWrite[]>;
+  /**
+   * One produce round trip for records of several topics (acks=all). Resolves to the metadata of
+   * every record, in the order given, topic by topic.
+   */
+  send(batches: TopicRecords[]): Promise<RecordMetadata[][]>;
   disconnect(): Promise<void>;
 }
 
@@ -128,6 +149,18 @@ export interface KafkaAdminPort {
   disconnect(): Promise<void>;
 }
 
+/** A produce request that failed; `retriable` when the broker could not be reached or asked to retry. */
+export class ProduceError extends Error {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ProduceError';
+  }
+}
+
 /** Errors from the port say whether trying the same call again may succeed (Kafka's own flag). */
 export function isRetriable(error: unknown): boolean {
   return (error as { retriable?: boolean } | undefined)?.retriable === true;
@@ -136,7 +169,7 @@ export function isRetriable(error: unknown): boolean {
 export interface KafkaClientPort {
   admin(): KafkaAdminPort;
   consumer(config: ConsumerConfig): KafkaConsumerPort;
-  producer(): KafkaProducerPort;
+  producer(config?: ProducerConfig): KafkaProducerPort;
 }
 
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');

@@ -1,5 +1,18 @@
 import { Logger } from '@nestjs/common';
-import { Admin, Consumer, IHeaders, Kafka, logLevel, LogEntry, Partitioners, Producer } from 'kafkajs';
+import {
+  Admin,
+  CompressionCodecs,
+  CompressionTypes,
+  Consumer,
+  ICustomPartitioner,
+  IHeaders,
+  Kafka,
+  logLevel,
+  LogEntry,
+  Message,
+  Partitioners,
+  Producer,
+} from 'kafkajs';
 import {
   Assignment,
   BatchControls,
@@ -10,11 +23,14 @@ import {
   KafkaClientPort,
   KafkaConsumerPort,
   KafkaProducerPort,
-  OutgoingRecord,
-  PartitionWrite,
+  CompressionCodec,
+  ProduceError,
+  ProducerConfig,
   RecordBatch,
+  RecordMetadata,
   RunOptions,
   TopicPartitionOffset,
+  TopicRecords,
   TopicSpec,
 } from './kafka-client.port';
 
@@ -214,29 +230,118 @@ class KafkajsConsumer implements KafkaConsumerPort {
   }
 }
 
+/**
+ * Codecs kafkajs does not ship, each registered the way its package documents: snappy's module is
+ * the codec, lz4's is a class holding it, zstd's a factory returning it.
+ */
+const CODEC_PACKAGES: Record<
+  Exclude<CompressionCodec, 'none' | 'gzip'>,
+  { name: string; type: CompressionTypes; load: (module: never) => unknown }
+> = {
+  snappy: { name: 'kafkajs-snappy', type: CompressionTypes.Snappy, load: (m) => m },
+  lz4: {
+    name: 'kafkajs-lz4',
+    type: CompressionTypes.LZ4,
+    load: (m: { default?: new () => { codec: unknown } } & (new () => { codec: unknown })) =>
+      new (m.default ?? m)().codec,
+  },
+  zstd: { name: '@kafkajs/zstd', type: CompressionTypes.ZSTD, load: (m: () => unknown) => m() },
+};
+
+const registeredCodecs = new Set<CompressionTypes>();
+
+/** Maps a codec name to kafkajs' type, registering the codec package the first time it is used. */
+export function compressionType(codec: CompressionCodec = 'none'): CompressionTypes {
+  if (codec === 'none') return CompressionTypes.None;
+  if (codec === 'gzip') return CompressionTypes.GZIP;
+  const entry = CODEC_PACKAGES[codec];
+  if (!entry) throw new Error(`Unknown compression "${String(codec)}" (use none, gzip, snappy, lz4, zstd)`);
+  // kafkajs' slots for these codecs hold functions that throw until a codec is registered.
+  if (!registeredCodecs.has(entry.type)) {
+    let codecModule: never;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      codecModule = require(entry.name) as never;
+    } catch {
+      throw new Error(`Compression "${codec}" needs the package ${entry.name}: npm install ${entry.name}`);
+    }
+    (CompressionCodecs as Record<number, unknown>)[entry.type] = entry.load(codecModule);
+    registeredCodecs.add(entry.type);
+  }
+  return entry.type;
+}
+
+/**
+ * Remembers the partition kafkajs chose for each message, so the per-partition base offsets of the
+ * response can be turned into one offset per record. A message keeps its first partition when a
+ * request is retried, so a keyless record cannot move to another partition between attempts.
+ */
+function recordingPartitioner(chosen: WeakMap<Message, number>): ICustomPartitioner {
+  return () => {
+    const partition = Partitioners.DefaultPartitioner();
+    return (args) => {
+      const known = chosen.get(args.message);
+      if (known !== undefined) return known;
+      const value = partition(args);
+      chosen.set(args.message, value);
+      return value;
+    };
+  };
+}
+
+/**
+ * kafkajs retries retriable errors itself and then reports "retries exceeded", which it flags as not
+ * retriable; for the caller that still means the broker was unreachable, so try again later.
+ */
+function produceError(error: Error & { retriable?: boolean; originalError?: Error }): ProduceError {
+  const cause = error.originalError ?? error;
+  const retriable =
+    error.retriable === true ||
+    error.name === 'KafkaJSNumberOfRetriesExceeded' ||
+    (cause as { retriable?: boolean }).retriable === true;
+  return new ProduceError(`${cause.name}: ${cause.message}`, retriable, { cause: error });
+}
+
 class KafkajsProducer implements KafkaProducerPort {
-  constructor(private readonly producer: Producer) {}
+  constructor(
+    private readonly producer: Producer,
+    private readonly chosen: WeakMap<Message, number>,
+    private readonly compression: CompressionTypes,
+  ) {}
 
   connect(): Promise<void> {
     return this.producer.connect();
   }
 
-  async send(topic: string, records: OutgoingRecord[]): Promise<PartitionWrite[]> {
-    const written = await this.producer.send({
+  async send(batches: TopicRecords[]): Promise<RecordMetadata[][]> {
+    const topicMessages = batches.map(({ topic, records }) => ({
       topic,
-      acks: -1,
-      messages: records.map((r) => ({
+      messages: records.map((r): Message => ({
         key: r.key,
         value: r.value,
         headers: r.headers,
         partition: r.partition,
       })),
-    });
-    return written.map((w) => ({
-      topic: w.topicName,
-      partition: w.partition,
-      baseOffset: w.baseOffset ?? '-1',
     }));
+    let written: Awaited<ReturnType<Producer['sendBatch']>>;
+    try {
+      written = await this.producer.sendBatch({ acks: -1, compression: this.compression, topicMessages });
+    } catch (error) {
+      throw produceError(error as Error);
+    }
+    const base = new Map<string, bigint>();
+    for (const w of written) base.set(`${w.topicName}:${w.partition}`, BigInt(w.baseOffset ?? '-1'));
+    // Records of one partition are written in the order given, so each gets the next offset.
+    const next = new Map<string, bigint>();
+    return topicMessages.map(({ topic, messages }) =>
+      messages.map((message) => {
+        const partition = message.partition ?? this.chosen.get(message) ?? -1;
+        const key = `${topic}:${partition}`;
+        const offset = next.get(key) ?? base.get(key) ?? -1n;
+        next.set(key, offset + 1n);
+        return { topic, partition, offset: offset.toString() };
+      }),
+    );
   }
 
   disconnect(): Promise<void> {
@@ -280,15 +385,24 @@ export class KafkajsClient implements KafkaClientPort {
     );
   }
 
-  producer(): KafkaProducerPort {
+  producer(config: ProducerConfig = {}): KafkaProducerPort {
+    const chosen = new WeakMap<Message, number>();
+    const compression = compressionType(config.compression);
     return new KafkajsProducer(
       this.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         // murmur2 on the key, as the Java client: keyed records land where Java producers put them.
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: recordingPartitioner(chosen),
+        retry: {
+          retries: config.retries ?? 5,
+          initialRetryTime: config.initialRetryTimeMs ?? 100,
+          maxRetryTime: config.maxRetryTimeMs ?? 5_000,
+        },
       }),
+      chosen,
+      compression,
     );
   }
 }

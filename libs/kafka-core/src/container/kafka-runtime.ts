@@ -12,14 +12,15 @@ import {
   KafkaClientPort,
   OutgoingRecord,
 } from '../client/kafka-client.port';
-import { ListenerDefinition } from '../discovery/listener-definition';
+import { ListenerConfigurationError, ListenerDefinition } from '../discovery/listener-definition';
 import { ListenerExplorer } from '../discovery/listener-explorer';
 import { deadLetterTopicName, retryTopicName } from '../kafka-core.constants';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.options';
 import { deadLetterMiddleware } from '../pipeline/dead-letter.middleware';
 import { deserializeMiddleware } from '../pipeline/deserialize.middleware';
-import { invokeHandler } from '../pipeline/invoke-handler';
+import { inboxMiddleware } from '../inbox/inbox.middleware';
+import { invokeHandler, invokeHandlerInScope } from '../pipeline/invoke-handler';
 import { compose, Handler, InboundMessage } from '../pipeline/pipeline';
 import { retryMiddleware } from '../pipeline/retry.middleware';
 import { retryTopicMiddleware } from '../pipeline/retry-topic.middleware';
@@ -50,6 +51,13 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     let definitions = this.explorer.explore();
+    for (const definition of definitions) {
+      if (definition.inbox && !this.options.database) {
+        throw new ListenerConfigurationError(definition.id, [
+          '"inbox" needs a database: set "database" in the KafkaCoreModule options',
+        ]);
+      }
+    }
     const admin = this.client.admin();
     try {
       await waitForBroker(
@@ -128,9 +136,12 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
         deadLetterMiddleware(this.publishDeadLetter, this.options.deadLetter),
         definition.retryTopics ? retryTopicMiddleware(this.publishDeadLetter) : retryMiddleware,
         deserializeMiddleware,
+        // Outside the inbox: a timed-out attempt's transaction finishes on its own, and the retry
+        // waits on its inbox row until then.
         ...(definition.handlerTimeoutMs ? [timeoutMiddleware] : []),
+        ...(definition.inbox && this.options.database ? [inboxMiddleware(this.options.database)] : []),
       ],
-      invokeHandler,
+      this.options.propagateContext === false ? invokeHandler : invokeHandlerInScope,
     );
   }
 

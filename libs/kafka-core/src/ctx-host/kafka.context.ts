@@ -1,3 +1,4 @@
+import type { SqlExecutor } from '@app/database';
 import { ConsumedRecord, Headers } from '../client/kafka-client.port';
 
 /** The manual acknowledgment of one record (Spring's `Acknowledgment`). */
@@ -14,6 +15,7 @@ export interface KafkaContextFields {
   listenerId: string;
   attempt: number;
   heartbeat: () => Promise<void>;
+  transaction?: SqlExecutor;
 }
 
 /** What a handler may know about the record it is handling; one getter per field. */
@@ -50,6 +52,17 @@ export class KafkaContext {
   }
   get record(): ConsumedRecord {
     return this.fields.record;
+  }
+  /**
+   * The inbox transaction of this delivery (listeners with `inbox: true`): write the handler's
+   * effects, and enqueue outbox events, through it so they commit with the inbox row.
+   */
+  get transaction(): SqlExecutor | undefined {
+    return this.fields.transaction;
+  }
+  /** @internal Set by the inbox for the duration of one attempt. */
+  bindTransaction(transaction: SqlExecutor | undefined): void {
+    this.fields.transaction = transaction;
   }
   /** Keeps the group membership alive during long work. */
   heartbeat(): Promise<void> {

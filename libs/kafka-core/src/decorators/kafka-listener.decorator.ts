@@ -61,6 +61,12 @@ export interface KafkaListenerOptions {
   handlerTimeoutMs?: number;
   /** Records whose `event-type` has no handler: dead-letter (default) or skip. */
   unknownEventType?: 'dead-letter' | 'skip';
+  /**
+   * Idempotent inbox: each event id is handled once per group. The handler gets a database
+   * transaction (`@Tx()` or `ctx.transaction`) that commits together with the inbox row; a redelivered
+   * event is skipped. Needs `database` in the module options and `ackMode: 'auto'`.
+   */
+  inbox?: boolean;
   /** Consumer session timeout (ms); a member silent for longer is removed from the group. */
   sessionTimeoutMs?: number;
   /** How often completed offsets are committed at most (ms); commits are also made at batch end. */

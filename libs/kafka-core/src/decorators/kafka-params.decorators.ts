@@ -16,6 +16,7 @@ export enum KafkaParamtype {
   PAYLOAD = 3,
   ACK = 6,
   CONTEXT = 7,
+  TRANSACTION = 9,
 }
 
 type Pipe = Type<PipeTransform> | PipeTransform;
@@ -60,3 +61,5 @@ export const KafkaHeaders = (name?: string): ParameterDecorator => param(KafkaPa
 export const Ack = (): ParameterDecorator => param(KafkaParamtype.ACK);
 /** The `KafkaContext`: topic, partition, offset, timestamp, attempt, group, heartbeat. */
 export const Ctx = (): ParameterDecorator => param(KafkaParamtype.CONTEXT);
+/** The inbox transaction (listeners with `inbox: true`): the handler's writes commit with the inbox row. */
+export const Tx = (): ParameterDecorator => param(KafkaParamtype.TRANSACTION);

@@ -18,6 +18,8 @@ export class KafkaParamsFactory implements ParamsFactory {
         return ack;
       case KafkaParamtype.CONTEXT:
         return context;
+      case KafkaParamtype.TRANSACTION:
+        return context.transaction;
       default:
         return undefined;
     }

@@ -47,6 +47,8 @@ export interface ListenerDefinition {
   rateLimit?: number;
   batch: boolean;
   handlerTimeoutMs?: number;
+  /** Handled inside an inbox transaction, once per event id and group. */
+  inbox: boolean;
   unknownEventType: 'dead-letter' | 'skip';
   sessionTimeoutMs: number;
   commitIntervalMs: number;
@@ -137,6 +139,12 @@ export function defineListener(
     problems.push('"batch" cannot be combined with key-ordered concurrency');
   if (merged.batch && routed) problems.push('"batch" cannot be combined with per-event-type handlers');
 
+  if (merged.inbox) {
+    if (merged.batch) problems.push('"inbox" works per record: it cannot be combined with "batch"');
+    // A manual acknowledgment could commit the offset before the inbox transaction commits.
+    if (ackMode !== 'auto') problems.push('"inbox" listeners acknowledge on commit: use ackMode "auto"');
+  }
+
   const payloads = [merged.payload, ...routes.map((r) => r.payload)].filter((p) => p !== undefined);
   if (payloads.some((p) => !isClass(p)))
     problems.push('"payload" must be a class (decorated with class-validator)');
@@ -170,6 +178,7 @@ export function defineListener(
     rateLimit: merged.rateLimit,
     batch: merged.batch ?? false,
     handlerTimeoutMs: merged.handlerTimeoutMs,
+    inbox: merged.inbox ?? false,
     unknownEventType: merged.unknownEventType ?? 'dead-letter',
     sessionTimeoutMs: merged.sessionTimeoutMs ?? 30_000,
     commitIntervalMs: merged.commitIntervalMs ?? 1_000,

@@ -1,3 +1,4 @@
+import type { SqlExecutor } from '@app/database';
 import { ConsumedRecord } from '../client/kafka-client.port';
 import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
 import { ListenerDefinition, ListenerRoute } from '../discovery/listener-definition';
@@ -15,6 +16,8 @@ export interface InboundMessage {
   /** Set by the deserialize middleware. */
   route?: ListenerRoute;
   payload?: unknown;
+  /** Set by the inbox middleware: the transaction the handler's writes belong in. */
+  transaction?: SqlExecutor;
 }
 
 /** What became of a delivery. The container turns outcomes into offsets; middlewares never commit. */

@@ -4,19 +4,14 @@ import {
   KafkaClientPort,
   KafkaProducerPort,
   OutgoingRecord,
-  PartitionWrite,
+  RecordMetadata,
 } from '../client/kafka-client.port';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
-import { KafkaCoreModuleOptions } from '../kafka-core.options';
-import { envelopeHeaders } from './envelope';
+import { KafkaCoreModuleOptions, PUBLISHER_DEFAULTS } from '../kafka-core.options';
+import { EventOptions, prepareEvent } from './envelope';
+import { RecordAccumulator } from './record-accumulator';
 
-export interface SendOptions {
-  key?: string;
-  headers?: Record<string, string>;
-  eventType?: string;
-  correlationId?: string;
-  causationId?: string;
-}
+export type SendOptions = Omit<EventOptions, 'topic'>;
 
 export interface SendResult {
   eventId: string;
@@ -25,40 +20,72 @@ export interface SendResult {
   offset: string;
 }
 
-/** The `KafkaTemplate` analogue: JSON events with the standard envelope, acks=all, idempotent. */
+/** One event of a `sendBatch`, with its own key and headers. */
+export interface BatchEntry<T extends object = object> {
+  event: T;
+  options?: SendOptions;
+}
+
+/**
+ * The `KafkaTemplate` analogue: JSON events with the standard envelope, acks=all, idempotent.
+ * Concurrent sends share produce requests (see RecordAccumulator); each call still learns the
+ * partition and offset of its own records.
+ */
 @Injectable()
 export class KafkaPublisher implements OnApplicationShutdown {
   private producer?: Promise<KafkaProducerPort>;
+  private readonly accumulator: RecordAccumulator;
 
   constructor(
     @Inject(KAFKA_CLIENT) private readonly client: KafkaClientPort,
     @Inject(MODULE_OPTIONS_TOKEN) private readonly options: KafkaCoreModuleOptions,
-  ) {}
-
-  async send(topic: string, event: object, options: SendOptions = {}): Promise<SendResult> {
-    const headers = envelopeHeaders(
-      {
-        eventType: options.eventType ?? event.constructor.name,
-        source: this.options.clientId,
-        correlationId: options.correlationId,
-        causationId: options.causationId,
-      },
-      options.headers,
-    );
-    const [written] = await this.sendRecords(topic, [
-      { key: options.key ?? null, value: JSON.stringify(event), headers },
-    ]);
-    return { eventId: headers['event-id'], topic, partition: written.partition, offset: written.baseOffset };
+  ) {
+    const producer = { ...PUBLISHER_DEFAULTS, ...options.producer };
+    this.accumulator = new RecordAccumulator(() => this.connected(), {
+      lingerMs: producer.lingerMs,
+      maxBatchRecords: producer.maxBatchRecords,
+      requestTimeoutMs: producer.sendTimeoutMs,
+    });
   }
 
-  /** Sends records as they are (dead letters keep the original bytes). */
-  async sendRecords(topic: string, records: OutgoingRecord[]): Promise<PartitionWrite[]> {
-    return (await this.connected()).send(topic, records);
+  /** Publishes one event to `topic`; resolves once the broker acknowledged it (acks=all). */
+  async send<T extends object>(topic: string, event: T, options: SendOptions = {}): Promise<SendResult> {
+    const [result] = await this.sendBatch(topic, [{ event, options }]);
+    return result;
+  }
+
+  /** Publishes an event to the topic of its `@EventContract`. */
+  async publish<T extends object>(event: T, options: EventOptions = {}): Promise<SendResult> {
+    const prepared = prepareEvent(event, options, this.options.clientId);
+    const [metadata] = await this.accumulator.append(prepared.topic, [prepared]);
+    return { eventId: prepared.eventId, ...metadata };
+  }
+
+  /** Publishes several events to one topic in one request, in order; results in the same order. */
+  async sendBatch<T extends object>(topic: string, entries: readonly BatchEntry<T>[]): Promise<SendResult[]> {
+    const prepared = entries.map(({ event, options }) =>
+      prepareEvent(event, { ...options, topic }, this.options.clientId),
+    );
+    const written = await this.accumulator.append(topic, prepared);
+    return written.map((metadata, i) => ({ eventId: prepared[i].eventId, ...metadata }));
+  }
+
+  /** Sends records as they are (dead letters keep the original bytes; the outbox relay its rows). */
+  sendRecords(topic: string, records: OutgoingRecord[]): Promise<RecordMetadata[]> {
+    return this.accumulator.append(topic, records);
+  }
+
+  /** Produce requests made and records sent so far. */
+  stats(): { requests: number; records: number } {
+    return { ...this.accumulator.stats };
   }
 
   private connected(): Promise<KafkaProducerPort> {
     if (!this.producer) {
-      const producer = this.client.producer();
+      const producer = this.client.producer({
+        compression: this.options.producer?.compression,
+        retries: this.options.producer?.retries,
+      });
       this.producer = producer.connect().then(() => producer);
       // A failed connect is retried by the next send instead of being cached forever.
       this.producer.catch(() => (this.producer = undefined));
@@ -67,6 +94,7 @@ export class KafkaPublisher implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.accumulator.drain().catch(() => undefined);
     const producer = await this.producer?.catch(() => undefined);
     this.producer = undefined;
     await producer?.disconnect();

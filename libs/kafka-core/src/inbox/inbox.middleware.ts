@@ -1,0 +1,46 @@
+import { Database } from '@app/database';
+import { ENVELOPE_HEADERS } from '../kafka-core.constants';
+import { Middleware, Outcome } from '../pipeline/pipeline';
+
+/** Carries a non-success outcome out of the transaction, rolling back the inbox row with it. */
+class RollBack extends Error {
+  constructor(readonly outcome: Outcome) {
+    super('roll back');
+  }
+}
+
+/**
+ * The idempotent inbox: records (group, event id) in the same transaction as the handler's writes
+ * and hands the handler that transaction. A redelivered event finds its row and is skipped (and so
+ * acknowledged); a failed attempt rolls back both, so the retry is not mistaken for a duplicate. A
+ * concurrent duplicate waits on the row's key until the first commits, then skips.
+ */
+export function inboxMiddleware(db: Database): Middleware {
+  return (next) => async (message) => {
+    const { record, listener } = message;
+    // Records from producers without the envelope are identified by their position.
+    const eventId =
+      record.headers[ENVELOPE_HEADERS.eventId] ?? `${record.topic}-${record.partition}-${record.offset}`;
+    try {
+      return await db.transaction(async (tx) => {
+        const claimed = await tx.query(
+          `INSERT INTO kafka_inbox (group_id, event_id, topic, partition, "offset")
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+          [listener.groupId, eventId, record.topic, record.partition, record.offset],
+        );
+        if (claimed.rowCount === 0) return { status: 'skipped' } as Outcome;
+        message.transaction = tx;
+        message.context.bindTransaction(tx);
+        const outcome = await next(message);
+        if (outcome.status !== 'success') throw new RollBack(outcome);
+        return outcome;
+      });
+    } catch (error) {
+      if (error instanceof RollBack) return error.outcome;
+      throw error;
+    } finally {
+      message.transaction = undefined;
+      message.context.bindTransaction(undefined);
+    }
+  };
+}
