@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { DatabaseModule, SqlMigration } from '@app/database';
+import { Database, DATABASE, DatabaseModule, SqlMigration } from '@app/database';
 import { KafkaCoreModule, TopicDeclaration } from '@app/kafka-core';
 import { schemaFor, ServiceConfig } from './config/service-config';
 import { DatabaseHealthIndicator } from './health/database.health';
@@ -17,11 +17,16 @@ export interface PlatformOptions {
 @Module({})
 export class PlatformModule {
   static forService(config: ServiceConfig, options: PlatformOptions): DynamicModule {
-    const kafka = KafkaCoreModule.forRoot({
-      brokers: config.kafkaBrokers,
-      clientId: config.service,
-      topics: options.topics,
-      replicationFactor: config.replicationFactor,
+    // The database is kafka-core's too: its outbox relay and inbox tables live in the service's schema.
+    const kafka = KafkaCoreModule.forRootAsync({
+      inject: [DATABASE],
+      useFactory: (database: Database) => ({
+        brokers: config.kafkaBrokers,
+        clientId: config.service,
+        topics: options.topics,
+        replicationFactor: config.replicationFactor,
+        database,
+      }),
     });
     return {
       module: PlatformModule,

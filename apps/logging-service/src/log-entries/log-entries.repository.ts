@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database, InjectDatabase } from '@app/database';
+import { Database, InjectDatabase, SqlExecutor } from '@app/database';
 import { OperationLogEvent } from '@app/contracts';
 
 export interface LogEntry {
@@ -32,9 +32,16 @@ export interface LogQuery {
 export class LogEntriesRepository {
   constructor(@InjectDatabase() private readonly db: Database) {}
 
-  /** Idempotent on the event id: a redelivered record stores nothing new. */
-  async insert(event: OperationLogEvent, source: LogEntrySource): Promise<boolean> {
-    const { rowCount } = await this.db.query(
+  /**
+   * Stores one entry through `tx` (the listener's inbox transaction). Still idempotent on the event id,
+   * so entries stay unique whoever writes them.
+   */
+  async insert(
+    event: OperationLogEvent,
+    source: LogEntrySource,
+    tx: SqlExecutor = this.db,
+  ): Promise<boolean> {
+    const { rowCount } = await tx.query(
       `INSERT INTO log_entries (event_id, service, level, operation, message, context, correlation_id, occurred_at,
                                 source_topic, source_partition, source_offset)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)

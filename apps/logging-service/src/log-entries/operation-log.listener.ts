@@ -1,13 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OperationLogEvent, TOPICS } from '@app/contracts';
-import {
-  Ctx,
-  ENVELOPE_HEADERS,
-  KafkaContext,
-  KafkaListener,
-  NonRetryableError,
-  Payload,
-} from '@app/kafka-core';
+import { SqlExecutor } from '@app/database';
+import { Ctx, ENVELOPE_HEADERS, KafkaContext, KafkaListener, Payload, Tx } from '@app/kafka-core';
 import { LogEntriesRepository } from './log-entries.repository';
 
 @Injectable()
@@ -16,24 +10,37 @@ export class OperationLogListener {
 
   constructor(private readonly entries: LogEntriesRepository) {}
 
-  /** Invalid payloads never reach this method: kafka-core dead-letters them with the fields at fault. */
+  /**
+   * Invalid payloads never reach this method: kafka-core dead-letters them with the fields at fault.
+   * The inbox hands over a transaction and skips events this group already handled.
+   */
   @KafkaListener({
     id: 'operation-logs',
     topics: [TOPICS.loggingEvents],
     groupId: 'logging-service',
     fromBeginning: true,
     payload: OperationLogEvent,
+    inbox: true,
   })
-  async onOperationLog(@Payload() event: OperationLogEvent, @Ctx() context: KafkaContext): Promise<void> {
-    const eventId = context.headers[ENVELOPE_HEADERS.eventId];
-    if (!eventId) throw new NonRetryableError('Record has no event-id header');
-    const stored = await this.entries.insert(event, {
-      eventId,
-      correlationId: context.headers[ENVELOPE_HEADERS.correlationId] ?? null,
-      topic: context.topic,
-      partition: context.partition,
-      offset: context.offset,
-    });
+  async onOperationLog(
+    @Payload() event: OperationLogEvent,
+    @Ctx() context: KafkaContext,
+    @Tx() tx: SqlExecutor,
+  ): Promise<void> {
+    // Records from producers without the envelope are identified by their position, as in the inbox.
+    const eventId =
+      context.headers[ENVELOPE_HEADERS.eventId] ?? `${context.topic}-${context.partition}-${context.offset}`;
+    const stored = await this.entries.insert(
+      event,
+      {
+        eventId,
+        correlationId: context.headers[ENVELOPE_HEADERS.correlationId] ?? null,
+        topic: context.topic,
+        partition: context.partition,
+        offset: context.offset,
+      },
+      tx,
+    );
     if (!stored) this.logger.debug(`Event ${eventId} already stored; redelivery ignored`);
   }
 }

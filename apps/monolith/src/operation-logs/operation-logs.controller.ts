@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
-import { OperationLogEvent, TOPICS } from '@app/contracts';
+import { OperationLogEvent } from '@app/contracts';
 import { KafkaPublisher } from '@app/kafka-core';
 import { RecordOperationLogDto } from './record-operation-log.dto';
 
@@ -11,12 +11,13 @@ export class OperationLogsController {
   @Post()
   @HttpCode(202)
   async record(@Body() body: RecordOperationLogDto, @Headers('x-correlation-id') correlationId?: string) {
-    const event: OperationLogEvent = { service: 'monolith', ...body, occurredAt: new Date() };
-    const sent = await this.publisher.send(TOPICS.loggingEvents, event, {
-      key: body.operation,
-      eventType: OperationLogEvent.eventType,
-      correlationId: correlationId?.slice(0, 128),
+    // An instance, not a literal: the class's @EventContract supplies topic, type, version and key.
+    const event = Object.assign(new OperationLogEvent(), {
+      service: 'monolith',
+      ...body,
+      occurredAt: new Date(),
     });
+    const sent = await this.publisher.publish(event, { correlationId: correlationId?.slice(0, 128) });
     return { eventId: sent.eventId, topic: sent.topic, partition: sent.partition, offset: sent.offset };
   }
 }

@@ -1,15 +1,19 @@
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { EventContract } from '@app/kafka-core';
 import { TOPICS } from '../topics';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** An operation log entry, published by any service to `logging-events`. */
+/** An operation log entry, published by any service to `logging-events`, keyed by operation. */
+@EventContract<OperationLogEvent>({
+  topic: TOPICS.loggingEvents,
+  type: 'operation-log.recorded',
+  version: 1,
+  key: (event) => event.operation,
+})
 export class OperationLogEvent {
-  static readonly topic = TOPICS.loggingEvents;
-  static readonly eventType = 'operation-log.recorded';
-
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)

@@ -139,6 +139,8 @@ export interface KafkaAdminPort {
   topicNames(): Promise<string[]>;
   /** Partition count per existing topic among `names`. */
   partitionCounts(names: string[]): Promise<Map<string, number>>;
+  /** `retention.ms` per topic (-1: kept forever). */
+  retentionMs(names: string[]): Promise<Map<string, number>>;
   createTopics(topics: TopicSpec[]): Promise<void>;
   addPartitions(topic: string, count: number): Promise<void>;
   /**

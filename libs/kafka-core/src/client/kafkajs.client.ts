@@ -3,6 +3,7 @@ import {
   Admin,
   CompressionCodecs,
   CompressionTypes,
+  ConfigResourceTypes,
   Consumer,
   ICustomPartitioner,
   IHeaders,
@@ -92,6 +93,24 @@ class KafkajsAdmin implements KafkaAdminPort {
     const { topics } = await this.admin.fetchTopicMetadata({ topics: present });
     for (const topic of topics) counts.set(topic.name, topic.partitions.length);
     return counts;
+  }
+
+  async retentionMs(names: string[]): Promise<Map<string, number>> {
+    const retention = new Map<string, number>();
+    if (names.length === 0) return retention;
+    const { resources } = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: names.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['retention.ms'],
+      })),
+    });
+    for (const resource of resources) {
+      const value = resource.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue;
+      if (value !== undefined) retention.set(resource.resourceName, Number(value));
+    }
+    return retention;
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {

@@ -20,6 +20,7 @@ import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.optio
 import { deadLetterMiddleware } from '../pipeline/dead-letter.middleware';
 import { deserializeMiddleware } from '../pipeline/deserialize.middleware';
 import { inboxMiddleware } from '../inbox/inbox.middleware';
+import { OUTBOX_RELAY_DEFAULTS } from '../outbox/outbox-relay';
 import { invokeHandler, invokeHandlerInScope } from '../pipeline/invoke-handler';
 import { compose, Handler, InboundMessage } from '../pipeline/pipeline';
 import { retryMiddleware } from '../pipeline/retry.middleware';
@@ -72,6 +73,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       const derived = await this.provision(admin, await this.derivedDeclarations(admin, definitions));
       const created = [...report.created, ...derived.created];
       if (created.length > 0) this.logger.log(`Created topics: ${created.join(', ')}`);
+      await this.checkInboxRetention(admin, definitions);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -95,6 +97,25 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
 
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.registry.all().map((container) => container.stop()));
+  }
+
+  /**
+   * An inbox forgets an event id after its retention; a redelivery after that would be handled again.
+   * Records can only come back while the topic keeps them, so the inbox must keep ids longer.
+   */
+  private async checkInboxRetention(admin: KafkaAdminPort, definitions: ListenerDefinition[]): Promise<void> {
+    const topics = [...new Set(definitions.filter((d) => d.inbox).flatMap((d) => d.topics))];
+    if (topics.length === 0) return;
+    const inboxMs = this.options.outbox?.inboxRetentionMs ?? OUTBOX_RELAY_DEFAULTS.inboxRetentionMs;
+    const retention = await admin.retentionMs(topics).catch(() => new Map<string, number>());
+    for (const [topic, topicMs] of retention) {
+      if (topicMs < 0 || topicMs >= inboxMs) {
+        this.logger.warn(
+          `Inbox retention (${inboxMs} ms) is not longer than ${topic}'s retention (${topicMs < 0 ? 'forever' : `${topicMs} ms`}): ` +
+            'a record replayed after its inbox row is pruned would be handled again; raise outbox.inboxRetentionMs',
+        );
+      }
+    }
   }
 
   /** First runs outermost: final failures reach the dead letter; retry decides what is final. */

@@ -298,13 +298,12 @@ export class OutboxRelay {
 
   private async housekeeping(connection: SqlExecutor): Promise<void> {
     this.nextHousekeeping = Date.now() + this.options.housekeepingIntervalMs;
-    const cutoff = (ms: number) => new Date(Date.now() - ms).toISOString();
-    await connection.query(`DELETE FROM kafka_outbox WHERE published_at < $1`, [
-      cutoff(this.options.publishedRetentionMs),
-    ]);
-    await connection.query(`DELETE FROM kafka_inbox WHERE processed_at < $1`, [
-      cutoff(this.options.inboxRetentionMs),
-    ]);
+    // Infinity keeps rows forever (an inbox in front of a topic that never expires records).
+    const prune = async (sql: string, retentionMs: number) => {
+      if (Number.isFinite(retentionMs)) await connection.query(sql, [new Date(Date.now() - retentionMs)]);
+    };
+    await prune('DELETE FROM kafka_outbox WHERE published_at < $1', this.options.publishedRetentionMs);
+    await prune('DELETE FROM kafka_inbox WHERE processed_at < $1', this.options.inboxRetentionMs);
   }
 
   /** Waits `ms`, or less when woken; a wake-up that came while busy ends the next wait at once. */
