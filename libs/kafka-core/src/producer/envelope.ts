@@ -25,6 +25,15 @@ export function capHeader(value: string): string {
 
 /** Standard envelope headers; a new event id (UUIDv7, time-ordered) unless one is given. */
 export function envelopeHeaders(input: EnvelopeInput, extra: Headers = {}): Headers {
+  // Cutting an event id could make two events one for the inbox: refuse it instead.
+  if (
+    input.eventId !== undefined &&
+    (input.eventId.length === 0 || input.eventId.length > MAX_HEADER_VALUE_LENGTH)
+  ) {
+    throw new Error(
+      `eventId must be 1 to ${MAX_HEADER_VALUE_LENGTH} characters (got ${input.eventId.length})`,
+    );
+  }
   const eventId = input.eventId ?? uuidv7();
   const headers: Headers = {};
   for (const name in extra) headers[name] = capHeader(String(extra[name]));

@@ -56,13 +56,18 @@ export class RecordAccumulator {
   }
 
   private schedule(): void {
-    if (this.inFlight || this.timer || this.immediate) return;
+    if (this.inFlight || this.immediate) return;
+    // A full batch leaves at once, even when a linger is already counting down.
     if (this.queuedRecords >= this.options.maxBatchRecords || this.options.lingerMs <= 0) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
         void this.flush();
       });
-    } else {
+    } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.flush();
@@ -103,7 +108,11 @@ export class RecordAccumulator {
       const records = batches.reduce((sum, b) => sum + b.records.length, 0);
       this.stats.requests++;
       this.stats.records += records;
-      const written = await this.withTimeout((await this.producer()).send(batches), records);
+      // Connecting counts against the timeout too: a send is bounded as a whole.
+      const written = await this.withTimeout(
+        this.producer().then((producer) => producer.send(batches)),
+        records,
+      );
       const byTopicResult = new Map(batches.map((b, i) => [b.topic, written[i]]));
       taken.forEach((p, i) => {
         const metadata = byTopicResult.get(p.topic) as RecordMetadata[];
