@@ -33,13 +33,25 @@ export async function startListenerApp(
 }
 
 /** Creates a topic with a random name and waits for its leaders. */
-export async function createTopic(admin: Admin, prefix: string, partitions = 1): Promise<string> {
-  const topic = uniqueName(prefix);
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
-  return topic;
+export async function createTopic(
+  admin: Admin,
+  prefix: string,
+  partitions = 1,
+  configEntries: { name: string; value: string }[] = [],
+): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const topic = uniqueName(prefix);
+    try {
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries }],
+        waitForLeaders: true,
+      });
+      return topic;
+    } catch (error) {
+      // kafkajs' leader wait gives up when a freshly started broker has not yet seen the new topic.
+      if (attempt >= 3 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+    }
+  }
 }
 
 export interface TestRecord {

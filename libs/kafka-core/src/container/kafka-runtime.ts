@@ -21,6 +21,7 @@ import { deadLetterMiddleware } from '../pipeline/dead-letter.middleware';
 import { deserializeMiddleware } from '../pipeline/deserialize.middleware';
 import { inboxMiddleware } from '../inbox/inbox.middleware';
 import { OUTBOX_RELAY_DEFAULTS } from '../outbox/outbox-relay';
+import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { invokeHandler, invokeHandlerInScope } from '../pipeline/invoke-handler';
 import { compose, Handler, InboundMessage } from '../pipeline/pipeline';
 import { retryMiddleware } from '../pipeline/retry.middleware';
@@ -48,6 +49,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly explorer: ListenerExplorer,
     private readonly publisher: KafkaPublisher,
     private readonly registry: KafkaListenerRegistry,
+    private readonly outbox: OutboxRelayService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -93,10 +95,11 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
         `Listener ${definition.id} consuming ${definition.topics.join(', ') || definition.topicPattern} as ${definition.groupId}`,
       );
     }
+    this.outbox.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all(this.registry.all().map((container) => container.stop()));
+    await Promise.all([this.outbox.stop(), ...this.registry.all().map((container) => container.stop())]);
   }
 
   /**

@@ -1,10 +1,4 @@
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  OnApplicationBootstrap,
-  OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { migrate } from '@app/database';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KafkaCoreModuleOptions } from '../kafka-core.options';
@@ -13,11 +7,12 @@ import { KAFKA_CORE_MIGRATIONS } from './kafka-core.migrations';
 import { OUTBOX_RELAY_DEFAULTS, OutboxBacklog, OutboxRelay, OutboxRelayCounters } from './outbox-relay';
 
 /**
- * Wires the relay into the application's lifecycle: kafka-core's tables are migrated before anything
- * starts; the relay starts with the application and stops before the publisher disconnects.
+ * The relay inside the application: kafka-core's tables are migrated before anything starts. The Kafka
+ * runtime starts the relay once its own startup succeeded (a failed start leaves no relay holding the
+ * leader lock) and stops it before the publisher disconnects.
  */
 @Injectable()
-export class OutboxRelayService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class OutboxRelayService implements OnModuleInit {
   private readonly relay?: OutboxRelay;
 
   constructor(
@@ -38,11 +33,11 @@ export class OutboxRelayService implements OnModuleInit, OnApplicationBootstrap,
     if (this.options.database) await migrate(this.options.database, KAFKA_CORE_MIGRATIONS);
   }
 
-  onApplicationBootstrap(): void {
+  start(): void {
     this.relay?.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  async stop(): Promise<void> {
     await this.relay?.stop();
   }
 
