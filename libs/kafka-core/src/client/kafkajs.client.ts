@@ -51,7 +51,10 @@ function nestLogCreator() {
       const text = `${message} ${JSON.stringify(extra)}`;
       // Error responses are also thrown to the caller, which decides whether they matter (a topic
       // another instance created first does not); logging them here too would only alarm.
-      if (message.startsWith('Response ')) logger.debug(text);
+      // The publisher replaces its producer after a failed request, which keeps idempotence without
+      // kafkajs' endless retries; its warning about limited retries does not apply.
+      if (message.startsWith('Response ') || message.startsWith('Limiting retries for the idempotent'))
+        logger.debug(text);
       else if (level === logLevel.ERROR) logger.error(text);
       else if (level === logLevel.WARN) logger.warn(text);
       else logger.debug(text);

@@ -41,11 +41,15 @@ export class KafkaPublisher implements OnApplicationShutdown {
     @Inject(MODULE_OPTIONS_TOKEN) private readonly options: KafkaCoreModuleOptions,
   ) {
     const producer = { ...PUBLISHER_DEFAULTS, ...options.producer };
-    this.accumulator = new RecordAccumulator(() => this.connected(), {
-      lingerMs: producer.lingerMs,
-      maxBatchRecords: producer.maxBatchRecords,
-      requestTimeoutMs: producer.sendTimeoutMs,
-    });
+    this.accumulator = new RecordAccumulator(
+      () => this.connected(),
+      {
+        lingerMs: producer.lingerMs,
+        maxBatchRecords: producer.maxBatchRecords,
+        requestTimeoutMs: producer.sendTimeoutMs,
+      },
+      () => this.replaceProducer(),
+    );
   }
 
   /** Publishes one event to `topic`; resolves once the broker acknowledged it (acks=all). */
@@ -91,6 +95,18 @@ export class KafkaPublisher implements OnApplicationShutdown {
       this.producer.catch(() => (this.producer = undefined));
     }
     return this.producer;
+  }
+
+  /**
+   * After a failed request the idempotent producer's sequence numbers no longer match what the broker
+   * wrote (kafkajs rolls back every partition of the request, including those that were written), so a
+   * later send could be taken for a duplicate and dropped. A new producer gets a new producer id and
+   * starts afresh: records re-sent after a failure may then be duplicated, never lost.
+   */
+  private replaceProducer(): void {
+    const failed = this.producer;
+    this.producer = undefined;
+    void failed?.then((producer) => producer.disconnect()).catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -209,13 +209,32 @@ describe('RecordAccumulator', () => {
     for (const send of sends) {
       const error = await send.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PublishTimeoutError);
-      expect((error as Error).message).toMatch(/^3 record\(s\) not acknowledged within 50 ms/);
+      // Each caller learns about its own records.
+      expect((error as Error).message).toMatch(/^[12] record\(s\) not acknowledged within 50 ms/);
     }
-    // The unanswered request no longer blocks the next one.
+    // The unanswered request still counts as in flight: a second one now could overtake it.
+    const later = acc.append('t', records('d'));
+    await settle();
+    expect(producer.requests).toHaveLength(1);
     producer.autoAck = true;
-    const [d] = await acc.append('t', records('d'));
+    producer.requests[0].succeed();
+    const [d] = await later;
     expect(producer.requests).toHaveLength(2);
     expect(producer.at(d)?.value).toBe('d');
+  });
+
+  it('reports a failed request, so the producer can be replaced', async () => {
+    const failures: string[] = [];
+    const acc = new RecordAccumulator(
+      () => Promise.resolve(producer),
+      { lingerMs: 0, maxBatchRecords: 10, requestTimeoutMs: 1_000 },
+      (error) => failures.push(error.message),
+    );
+    const sent = acc.append('t', records('a'));
+    await settle();
+    producer.requests[0].fail(new Error('MESSAGE_TOO_LARGE'));
+    await expect(sent).rejects.toThrow('MESSAGE_TOO_LARGE');
+    expect(failures).toEqual(['MESSAGE_TOO_LARGE']);
   });
 
   it('sends a full batch at once instead of waiting out a pending linger', async () => {

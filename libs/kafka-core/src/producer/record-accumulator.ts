@@ -26,17 +26,24 @@ interface Pending {
   records: OutgoingRecord[];
   resolve: (metadata: RecordMetadata[]) => void;
   reject: (error: Error) => void;
+  /** Rejects the caller once its time is up, whether it is still queued or in flight. */
+  deadline: NodeJS.Timeout;
+  settled: boolean;
 }
 
 /**
  * Micro-batching of concurrent sends (the producer linger kafkajs lacks). One request is in flight at
  * a time, as the idempotent producer wants; whatever arrives meanwhile leaves together in the next one,
  * in arrival order, so per-partition order is the order of the calls.
+ *
+ * A caller whose time runs out is rejected, but its request stays "in flight" until the client gives
+ * up on it: starting another one meanwhile could write records out of order. A request that fails is
+ * reported through `onFailure` (the publisher replaces its producer then, see KafkaPublisher).
  */
 export class RecordAccumulator {
   private queue: Pending[] = [];
   private queuedRecords = 0;
-  private inFlight = false;
+  private inFlight?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private immediate?: NodeJS.Immediate;
   /** Produce requests made and records they carried, for tests and metrics. */
@@ -45,18 +52,38 @@ export class RecordAccumulator {
   constructor(
     private readonly producer: () => Promise<KafkaProducerPort>,
     private readonly options: AccumulatorOptions,
+    private readonly onFailure: (error: Error) => void = () => undefined,
   ) {}
 
   append(topic: string, records: OutgoingRecord[]): Promise<RecordMetadata[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ topic, records, resolve, reject });
+      const pending: Pending = {
+        topic,
+        records,
+        resolve,
+        reject,
+        settled: false,
+        deadline: setTimeout(() => this.expire(pending), this.options.requestTimeoutMs),
+      };
+      this.queue.push(pending);
       this.queuedRecords += records.length;
       this.schedule();
     });
   }
 
+  private expire(pending: Pending): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    const index = this.queue.indexOf(pending);
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      this.queuedRecords -= pending.records.length;
+    }
+    pending.reject(new PublishTimeoutError(this.options.requestTimeoutMs, pending.records.length));
+  }
+
   private schedule(): void {
-    if (this.inFlight || this.immediate) return;
+    if (this.inFlight || this.immediate || this.queue.length === 0) return;
     // A full batch leaves at once, even when a linger is already counting down.
     if (this.queuedRecords >= this.options.maxBatchRecords || this.options.lingerMs <= 0) {
       if (this.timer) {
@@ -65,12 +92,12 @@ export class RecordAccumulator {
       }
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
-        void this.flush();
+        this.flush();
       });
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        void this.flush();
+        this.flush();
       }, this.options.lingerMs);
     }
   }
@@ -90,10 +117,22 @@ export class RecordAccumulator {
     return taken;
   }
 
-  private async flush(): Promise<void> {
+  private flush(): void {
     if (this.inFlight || this.queue.length === 0) return;
-    this.inFlight = true;
     const taken = this.take();
+    this.inFlight = this.send(taken).finally(() => {
+      this.inFlight = undefined;
+      this.schedule();
+    });
+  }
+
+  private async send(taken: Pending[]): Promise<void> {
+    const settle = (p: Pending) => {
+      clearTimeout(p.deadline);
+      if (p.settled) return false;
+      p.settled = true;
+      return true;
+    };
     try {
       // Records of one topic travel as one list; each caller's slice is cut back out afterwards.
       const byTopic = new Map<string, OutgoingRecord[]>();
@@ -105,45 +144,30 @@ export class RecordAccumulator {
         return start;
       });
       const batches = [...byTopic].map(([topic, records]) => ({ topic, records }));
-      const records = batches.reduce((sum, b) => sum + b.records.length, 0);
       this.stats.requests++;
-      this.stats.records += records;
-      // Connecting counts against the timeout too: a send is bounded as a whole.
-      const written = await this.withTimeout(
-        this.producer().then((producer) => producer.send(batches)),
-        records,
-      );
+      this.stats.records += batches.reduce((sum, b) => sum + b.records.length, 0);
+      const written = await (await this.producer()).send(batches);
       const byTopicResult = new Map(batches.map((b, i) => [b.topic, written[i]]));
       taken.forEach((p, i) => {
         const metadata = byTopicResult.get(p.topic) as RecordMetadata[];
-        p.resolve(metadata.slice(slices[i], slices[i] + p.records.length));
+        if (settle(p)) p.resolve(metadata.slice(slices[i], slices[i] + p.records.length));
       });
     } catch (error) {
-      for (const p of taken) p.reject(error as Error);
-    } finally {
-      this.inFlight = false;
-      if (this.queue.length > 0) this.schedule();
+      this.onFailure(error as Error);
+      for (const p of taken) if (settle(p)) p.reject(error as Error);
     }
   }
 
-  private withTimeout<T>(work: Promise<T>, records: number): Promise<T> {
-    const timeoutMs = this.options.requestTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PublishTimeoutError(timeoutMs, records)), timeoutMs);
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  /** Sends what is queued now and waits for it (shutdown). */
-  async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight) {
+  /** Sends what is queued now and waits for it, `timeoutMs` at most (shutdown). */
+  async drain(timeoutMs = this.options.requestTimeoutMs): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while ((this.queue.length > 0 || this.inFlight) && Date.now() < until) {
       if (this.timer) {
         clearTimeout(this.timer);
         this.timer = undefined;
-        void this.flush();
+        this.flush();
       }
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }
 }
