@@ -55,6 +55,10 @@ export class RecordAccumulator {
     private readonly onFailure: (error: Error) => void = () => undefined,
   ) {}
 
+  /**
+   * Queues records for the next request. A batch (more than one record) is already worth a request
+   * of its own, so it does not linger.
+   */
   append(topic: string, records: OutgoingRecord[]): Promise<RecordMetadata[]> {
     return new Promise((resolve, reject) => {
       const pending: Pending = {
@@ -67,7 +71,7 @@ export class RecordAccumulator {
       };
       this.queue.push(pending);
       this.queuedRecords += records.length;
-      this.schedule();
+      this.schedule(records.length > 1);
     });
   }
 
@@ -82,10 +86,10 @@ export class RecordAccumulator {
     pending.reject(new PublishTimeoutError(this.options.requestTimeoutMs, pending.records.length));
   }
 
-  private schedule(): void {
+  private schedule(now = false): void {
     if (this.inFlight || this.immediate || this.queue.length === 0) return;
     // A full batch leaves at once, even when a linger is already counting down.
-    if (this.queuedRecords >= this.options.maxBatchRecords || this.options.lingerMs <= 0) {
+    if (now || this.queuedRecords >= this.options.maxBatchRecords || this.options.lingerMs <= 0) {
       if (this.timer) {
         clearTimeout(this.timer);
         this.timer = undefined;
