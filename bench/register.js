@@ -72,7 +72,11 @@ Module._extensions['.ts'] = function loadTs(module, filename) {
   module._compile(transpile(fs.readFileSync(filename, 'utf8'), filename), filename);
 };
 
-require('tsconfig-paths').register({ baseUrl: REPO, paths: { '@app/*': ['libs/*/src'] } });
+// `@app/<lib>` and `@app/<lib>/<path>` resolve as tsconfig.json's paths say.
+require('tsconfig-paths').register({
+  baseUrl: REPO,
+  paths: JSON.parse(fs.readFileSync(path.join(REPO, 'tsconfig.json'), 'utf8')).compilerOptions.paths,
+});
 require('reflect-metadata');
 
 module.exports = { REPO, stats, typescriptLoaded: () => ts !== undefined };

@@ -6,6 +6,8 @@
 //   npm run bench -- B1 B3   a subset
 // Starts its own Kafka broker unless KAFKA_BROKERS points at one, runs each benchmark's arms side by
 // side on the same broker and data, and writes bench/results/latest.{json,md} plus a dated copy.
+// The outbox benchmarks (B5, B6, B8) each create a database of their own on the PostgreSQL server at
+// DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) and drop it when they end.
 
 const os = require('node:os');
 const path = require('node:path');
@@ -19,15 +21,15 @@ const { machine, writeReport } = require('./lib/results');
 const log = (message) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-const BENCHMARKS = ['B0', 'B1', 'B2', 'B3', 'B7', 'B9', 'B10'];
+const BENCHMARKS = ['B0', 'B1', 'B2', 'B3', 'B4', 'B4b', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10'];
 
 function parseArgs(argv) {
   const known = BENCHMARKS;
   const ids = [];
   let reps = 3;
   for (const arg of argv) {
-    const id = arg.toUpperCase();
-    if (known.includes(id)) ids.push(id);
+    const id = known.find((name) => name.toUpperCase() === arg.toUpperCase());
+    if (id) ids.push(id);
     else if (/^--reps=\d+$/.test(arg)) reps = Number(arg.split('=')[1]);
     else
       throw new Error(`unknown argument "${arg}" (benchmarks: ${known.join(' ')}; option --reps=N, N ≥ 3)`);

@@ -30,7 +30,8 @@ function bound(result, which) {
   const value = result[which];
   if (value === null || value === undefined) return '—';
   const op = result.better === 'higher' ? '≥' : '≤';
-  const extra = result.absolute ? `, ${result.absolute.label} ≤ ${result.absolute[which]}` : '';
+  const absoluteOp = result.absolute?.better === 'higher' ? '≥' : '≤';
+  const extra = result.absolute ? `, ${result.absolute.label} ${absoluteOp} ${result.absolute[which]}` : '';
   return `${op} ${value}${extra}`;
 }
 

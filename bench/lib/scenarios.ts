@@ -1,6 +1,10 @@
+import { OUTBOX_RELAY_DEFAULTS } from '@app/kafka-core';
+import { businessTransactions, TransactionRateResult } from '../arms/business-transactions';
 import { javaConsumerPerf } from '../arms/java-consumer-perf';
 import { javaProducerPerf, ProducerResult } from '../arms/java-producer-perf';
 import { kafkaCoreLatency } from '../arms/kafka-core-latency';
+import { kafkaCoreOutboxLatency, OutboxLatencyResult } from '../arms/kafka-core-outbox-latency';
+import { kafkaCorePublisher, PublisherLoad } from '../arms/kafka-core-publisher';
 import {
   FailureInjection,
   kafkaCoreListener,
@@ -8,12 +12,16 @@ import {
   KafkaCoreThroughputResult,
 } from '../arms/kafka-core-listener';
 import { nestTransport } from '../arms/nest-transport';
+import { OutboxRelayResult, outboxRelayArm, RelayProfile } from '../arms/outbox-relay';
 import { rawEachBatch, ThroughputResult } from '../arms/raw-each-batch';
 import { rawEachMessageLatency } from '../arms/raw-each-message-latency';
 import { rawProducer } from '../arms/raw-producer';
+import { rawIdempotentProducerArm, rawRecordBatches } from '../arms/raw-idempotent-producer';
+import { benchDatabase, fillOutbox, outboxRecords, resetTables } from './database';
 import type { MemoryReport } from './child';
 import { uniqueName } from './kafka';
 import { LatencyRunOptions, LatencyRunResult, produceSteadily } from './latency';
+import type { SendRateResult } from './publish-load';
 import { createTopic, seedJson } from './seed';
 import { spawnArm } from './spawn-arm';
 import { median, percentiles, round } from './stats';
@@ -24,12 +32,24 @@ export interface BenchResult {
   /** Whether a higher or a lower ratio is better. */
   better: 'higher' | 'lower';
   unit: string;
-  /** ours ÷ theirs, from the arms' medians; null when there is no target (B0). */
+  /**
+   * ours ÷ theirs, from the arms' medians; null when there is no target (B0). A benchmark with a single
+   * arm (B8) reports that arm's median itself, in `unit`.
+   */
   ratio: number | null;
   target: number | null;
   floor: number | null;
-  /** Absolute bounds that hold besides the ratio (e.g. p99 ≤ 10 ms). */
-  absolute?: { label: string; value: number | null; target: number; floor: number };
+  /**
+   * Absolute bounds that hold besides the ratio (e.g. p99 ≤ 10 ms); an upper bound unless `better`
+   * is 'higher' (e.g. ≥ 10k rows/s).
+   */
+  absolute?: {
+    label: string;
+    value: number | null;
+    target: number;
+    floor: number;
+    better?: 'higher' | 'lower';
+  };
   met: { target: boolean | null; floor: boolean | null };
   /** Median per arm; the first arm is ours, the second theirs. */
   arms: Record<string, number | null>;
@@ -103,14 +123,21 @@ function summarize(
   const names = Object.keys(partial.samples);
   const arms = Object.fromEntries(names.map((name) => [name, round(median(partial.samples[name]))]));
   const ours = median(partial.samples[names[0]]);
-  const theirs = median(partial.samples[names[1]]);
+  const single = names.length === 1;
+  const theirs = single ? 1 : median(partial.samples[names[1]]);
   const exact = partial.target === null || !ours || !theirs ? null : ours / theirs;
   const ratio = round(exact);
   // Bounds are checked on the unrounded ratio: 1.1504 does not meet "≤ 1.15".
   const meets = (bound: number | null, absolute?: number) => {
     if (bound === null || exact === null) return null;
     const ratioOk = partial.better === 'higher' ? exact >= bound : exact <= bound;
-    return ratioOk && (absolute === undefined || (partial.absolute?.value ?? Infinity) <= absolute);
+    if (absolute === undefined) return ratioOk;
+    const value = partial.absolute?.value;
+    const absoluteOk =
+      value !== null &&
+      value !== undefined &&
+      (partial.absolute?.better === 'higher' ? value >= absolute : value <= absolute);
+    return ratioOk && absoluteOk;
   };
   return {
     ...partial,
@@ -390,6 +417,336 @@ const B3: Scenario = async (ctx) => {
 };
 
 // ---------------------------------------------------------------------------------------------------
+// B4 / B4b: the publisher against a raw kafkajs producer configured the same way
+
+const showSendRate = (r: SendRateResult) =>
+  `${Math.round(r.recordsPerSec).toLocaleString('en')} records/s (${r.records} in ${r.seconds.toFixed(2)} s, ${r.requests ?? '?'} requests)`;
+
+const PUBLISHER_SETUP =
+  'Topic with 3 partitions, unkeyed JSON events of ~256 B, acks=all. kafka-core: new KafkaPublisher(new KafkajsClient({ brokers, clientId }), { brokers, clientId }) without Nest, module defaults (lingerMs 1, maxBatchRecords 1000). Raw: kafkajs producer as kafka-core configures its own (idempotent, maxInFlightRequests 1, murmur2 partitioner), carrying headers of the same names and sizes as the envelope (made once), so both send the same bytes per record; both JSON.stringify each event.';
+
+const B4: Scenario = async (ctx) => {
+  const topic = await createTopic('bench-b4', 3);
+  const callers = 64;
+  const load: PublisherLoad = { kind: 'concurrent', callers, durationMs: 5_000, warmupMs: 1_000 };
+  const oursName = 'kafka-core KafkaPublisher.send';
+  const rawName = 'raw kafkajs producer.send';
+  const { samples, results } = await alternate<SendRateResult>(ctx, 'B4', ctx.reps, [
+    {
+      name: oursName,
+      run: () => kafkaCorePublisher({ topic, valueBytes: RECORD_BYTES, load }),
+      value: rate,
+      show: showSendRate,
+    },
+    {
+      name: rawName,
+      run: () =>
+        rawIdempotentProducerArm({ topic, valueBytes: RECORD_BYTES, load, headers: 'envelope-sized' }),
+      value: rate,
+      show: showSendRate,
+    },
+  ]);
+  const perRequest = (name: string) =>
+    round(median(results[name].map((r) => r.records / Math.max(1, r.requests ?? r.records))));
+  return summarize({
+    title: `publisher, ${callers} concurrent single sends, acks=all`,
+    better: 'higher',
+    unit: 'records/s',
+    target: 3,
+    floor: 1,
+    samples,
+    details: {
+      callers,
+      durationMs: load.durationMs,
+      recordsPerProduceRequest: { [oursName]: perRequest(oursName), [rawName]: perRequest(rawName) },
+    },
+    notes: [
+      PUBLISHER_SETUP,
+      `${callers} concurrent callers, each awaiting one send at a time, for ${load.durationMs / 1000} s after ${load.warmupMs / 1000} s unmeasured; records/s = acknowledged sends ÷ time to the last acknowledgement. kafka-core: publisher.send(topic, event); raw: producer.send({ topic, acks: -1, messages: [one] }).`,
+      'recordsPerProduceRequest: kafka-core from publisher.stats(); raw sends one request per send (kafkajs queues them behind the one in flight).',
+    ],
+  });
+};
+
+const B4b: Scenario = async (ctx) => {
+  const topic = await createTopic('bench-b4b', 3);
+  const batchSize = 500;
+  const load: PublisherLoad = { kind: 'batches', total: 100_000, batchSize, warmupBatches: 10 };
+  const oursName = `kafka-core sendBatch(${batchSize})`;
+  const rawName = `raw kafkajs producer.send(${batchSize})`;
+  const oursNoLingerName = `kafka-core sendBatch(${batchSize}), lingerMs 0`;
+  const rawBareName = `raw kafkajs producer.send(${batchSize}), value only (no headers)`;
+  const { samples } = await alternate<SendRateResult>(ctx, 'B4b', Math.max(ctx.reps, 5), [
+    {
+      name: oursName,
+      run: () => kafkaCorePublisher({ topic, valueBytes: RECORD_BYTES, load }),
+      value: rate,
+      show: showSendRate,
+    },
+    {
+      name: rawName,
+      run: () =>
+        rawIdempotentProducerArm({ topic, valueBytes: RECORD_BYTES, load, headers: 'envelope-sized' }),
+      value: rate,
+      show: showSendRate,
+    },
+    {
+      name: oursNoLingerName,
+      run: () => kafkaCorePublisher({ topic, valueBytes: RECORD_BYTES, load, producer: { lingerMs: 0 } }),
+      value: rate,
+      show: showSendRate,
+    },
+    {
+      name: rawBareName,
+      run: () => rawIdempotentProducerArm({ topic, valueBytes: RECORD_BYTES, load, headers: 'none' }),
+      value: rate,
+      show: showSendRate,
+    },
+  ]);
+  const m = (name: string) => median(samples[name]) as number;
+  return summarize({
+    title: `publisher sendBatch of ${batchSize}`,
+    better: 'higher',
+    unit: 'records/s',
+    target: 0.95,
+    floor: 0.85,
+    samples,
+    details: {
+      records: load.total,
+      batchSize,
+      ratioLingerMs0: round(m(oursNoLingerName) / m(rawName)),
+      envelopeHeaderCost: round(m(rawName) / m(rawBareName)),
+    },
+    notes: [
+      PUBLISHER_SETUP,
+      `${load.total / 1000}k records in batches of ${batchSize}, one batch awaited at a time, after ${load.warmupBatches} unmeasured batches. kafka-core: publisher.sendBatch(topic, ${batchSize} entries); raw: producer.send({ topic, acks: -1, messages: ${batchSize} }).`,
+      'Diagnostic arms: kafka-core with lingerMs 0 (ratioLingerMs0 against the raw arm with headers), and raw without any headers (envelopeHeaderCost = raw with envelope-sized headers ÷ raw without).',
+    ],
+  });
+};
+
+// ---------------------------------------------------------------------------------------------------
+// B5: outbox relay draining a pre-filled backlog
+
+const B5_ROWS = 100_000;
+const B5_CUSTOMERS = 1_000;
+const B5_POLL_MS = 10;
+const B5_BACKOFF_INDEX =
+  'CREATE INDEX IF NOT EXISTS bench_outbox_backoff ON kafka_outbox (available_at) WHERE published_at IS NULL AND aggregateid IS NOT NULL';
+
+const B5: Scenario = async (ctx) => {
+  const topic = await createTopic('bench-b5', 3);
+  const database = await benchDatabase('bench_b5');
+  const fill = async (count: number) => {
+    await resetTables(database.db);
+    const started = performance.now();
+    await fillOutbox(database.db, { topic, count, valueBytes: RECORD_BYTES, customers: B5_CUSTOMERS });
+    return performance.now() - started;
+  };
+  let records: Awaited<ReturnType<typeof outboxRecords>> = [];
+  try {
+    // The raw arm sends exactly what the relay sends for such a backlog (keys, payloads, headers).
+    ctx.log(`B5 filled kafka_outbox with ${B5_ROWS} rows in ${((await fill(B5_ROWS)) / 1000).toFixed(1)} s`);
+    records = await outboxRecords(database.db);
+    const relay =
+      (batchSize: number, count = B5_ROWS) =>
+      async () => {
+        await fill(count);
+        return outboxRelayArm({
+          url: database.url,
+          topic,
+          expected: count,
+          batchSize,
+          pollIntervalMs: B5_POLL_MS,
+        });
+      };
+    const raw =
+      (batchSize: number, count = B5_ROWS) =>
+      () =>
+        rawRecordBatches({ topic, records: records.slice(0, count), batchSize });
+    // Unmeasured: JIT, connections, metadata.
+    await relay(500, 5_000)();
+    await raw(500, 5_000)();
+    const showRelay = (r: SendRateResult) => {
+      const { profile } = r as OutboxRelayResult;
+      const per = (ms: number) => (ms / Math.max(1, profile.rounds)).toFixed(1);
+      return `${showSendRate(r)}; per round: claim ${per(profile.ms.claim)} ms, publish ${per(profile.ms.publish)} ms (produce ${per(profile.ms.produce)}), delete ${per(profile.ms.delete)} ms; claim first/last 10 rounds ${profile.claimMsFirst10.toFixed(1)}/${profile.claimMsLast10.toFixed(1)} ms`;
+    };
+    const sizes = [500, 1000];
+    // Diagnostic: the claim's NOT EXISTS looks for earlier rows of the key that are backing off
+    // (available_at > now()); without an index on available_at PostgreSQL answers it with a scan of
+    // the whole backlog on every claim. The same relay, with such an index added to this database only.
+    const indexedName = 'kafka-core OutboxRelay, batchSize 500, + index on available_at (diagnostic)';
+    const withBackoffIndex = (run: () => Promise<SendRateResult>) => async (): Promise<SendRateResult> => {
+      await database.db.exec(B5_BACKOFF_INDEX);
+      try {
+        return await run();
+      } finally {
+        await database.db.exec('DROP INDEX IF EXISTS bench_outbox_backoff');
+      }
+    };
+    const name = (arm: 'relay' | 'raw', size: number) =>
+      arm === 'relay' ? `kafka-core OutboxRelay, batchSize ${size}` : `raw kafkajs batches of ${size}`;
+    const { samples, results } = await alternate<SendRateResult>(ctx, 'B5', ctx.reps, [
+      ...sizes.flatMap((size) => [
+        { name: name('relay', size), run: relay(size), value: rate, show: showRelay },
+        { name: name('raw', size), run: raw(size), value: rate, show: showSendRate },
+      ]),
+      { name: indexedName, run: withBackoffIndex(relay(500)), value: rate, show: showRelay },
+    ]);
+    const m = (n: string) => median(samples[n]) as number;
+    const ratioBySize = Object.fromEntries(
+      sizes.map((size) => [size, round(m(name('relay', size)) / m(name('raw', size)))]),
+    );
+    // Better = more rows/s relayed; each size's ratio is against raw batches of the same size.
+    const best = sizes.reduce((a, b) => (m(name('relay', b)) > m(name('relay', a)) ? b : a));
+    const profiles = Object.fromEntries(
+      [...sizes.map((size) => [String(size), name('relay', size)]), ['500 + index', indexedName]].map(
+        ([label, armName]) => {
+          const runs = results[armName] as OutboxRelayResult[];
+          const perRound = (pick: (p: RelayProfile) => number) =>
+            round(median(runs.map((r) => pick(r.profile) / Math.max(1, r.profile.rounds))));
+          const share = (pick: (p: RelayProfile) => number) =>
+            round(median(runs.map((r) => pick(r.profile) / (r.seconds * 1000))));
+          return [
+            label,
+            {
+              rounds: median(runs.map((r) => r.profile.rounds)),
+              msPerRound: {
+                claim: perRound((p) => p.ms.claim),
+                publish: perRound((p) => p.ms.publish),
+                produce: perRound((p) => p.ms.produce),
+                delete: perRound((p) => p.ms.delete),
+                other: perRound((p) => p.ms.other),
+              },
+              shareOfRun: {
+                claim: share((p) => p.ms.claim),
+                publish: share((p) => p.ms.publish),
+                delete: share((p) => p.ms.delete),
+                other: share((p) => p.ms.other),
+              },
+              claimMsFirst10Rounds: round(median(runs.map((r) => r.profile.claimMsFirst10))),
+              claimMsLast10Rounds: round(median(runs.map((r) => r.profile.claimMsLast10))),
+              rowsLeft: runs.map((r) => r.left),
+            },
+          ];
+        },
+      ),
+    );
+    const oursRate = round(m(name('relay', 500)));
+    return summarize({
+      title: 'outbox relay draining a pre-filled backlog (batchSize 500, the default)',
+      better: 'higher',
+      unit: 'rows/s',
+      target: 0.35,
+      floor: 0.2,
+      absolute: { label: 'relay rows/s', value: oursRate, target: 10_000, floor: 5_000, better: 'higher' },
+      samples,
+      details: {
+        rows: B5_ROWS,
+        keys: B5_CUSTOMERS,
+        pollIntervalMs: B5_POLL_MS,
+        ratioByBatchSize: ratioBySize,
+        ratioWithAvailableAtIndex: round(m(indexedName) / m(name('raw', 500))),
+        relayRowsPerSecByBatchSize: Object.fromEntries(sizes.map((s) => [s, round(m(name('relay', s)))])),
+        betterBatchSize: best,
+        profileByBatchSize: profiles,
+      },
+      notes: [
+        `Per run, kafka_outbox on the real PostgreSQL (a database created for this run) is emptied and refilled with ${B5_ROWS / 1000}k rows written by KafkaOutbox.enqueueAll (~256 B JSON payloads, ${B5_CUSTOMERS} keys, the envelope headers), then ANALYZEd; the refill is not timed. Topic with 3 partitions, acks=all.`,
+        `kafka-core: new OutboxRelay(db, (topic, records) => publisher.sendRecords(topic, records), { ...OUTBOX_RELAY_DEFAULTS, batchSize, pollIntervalMs: ${B5_POLL_MS} }) with a Nest-less KafkaPublisher (module defaults), connected beforehand; rows/s from relay.start() until the delete of the last row returned.`,
+        "Raw: the same records (key, payload, headers plus event id and type, as the relay sends them) read from the table beforehand, sent by a kafkajs producer configured as kafka-core's (idempotent, maxInFlightRequests 1) in batches of the relay's batch size, one awaited at a time.",
+        `The ratio and "relay rows/s" are for batchSize 500 (the default); batchSize 1000 is measured beside it. The better one in this run: batchSize ${best}, ${Math.round(m(name('relay', best))).toLocaleString('en')} rows/s, ratio ${ratioBySize[best]} against raw batches of ${best} (ratioByBatchSize, relayRowsPerSecByBatchSize).`,
+        `Diagnostic arm: batchSize 500 with one index added to this run's kafka_outbox only (${B5_BACKOFF_INDEX.replace('CREATE INDEX IF NOT EXISTS bench_outbox_backoff', 'CREATE INDEX')}), which lets PostgreSQL answer the claim's "earlier row of the key still backing off" check without scanning the backlog; ratioWithAvailableAtIndex is that arm ÷ raw batches of 500.`,
+        "Profile (per round = one claim, one send, one delete): claim and delete are the relay's statements timed through a wrapper around its Database; publish is its send callback (KafkaPublisher.sendRecords, accumulator linger included); produce is the request itself, timed at the client port; other is the rest of the run (leader election, row-to-record mapping, scheduling). claimMsFirst10Rounds/claimMsLast10Rounds show how the claim query's cost depends on the backlog still waiting.",
+      ],
+    });
+  } finally {
+    records = [];
+    await database.drop();
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------
+// B6: what the outbox insert costs a business transaction
+
+const B6: Scenario = async (ctx) => {
+  const database = await benchDatabase('bench_b6');
+  const workers = 8;
+  const base = {
+    url: database.url,
+    topic: 'bench.orders',
+    workers,
+    durationMs: 5_000,
+    warmupMs: 1_000,
+    valueBytes: RECORD_BYTES,
+    customers: 1_000,
+  };
+  const TRIGGER = 'ALTER TABLE kafka_outbox %s TRIGGER kafka_outbox_notify';
+  const run =
+    (withOutbox: boolean, notify = true) =>
+    async () => {
+      await resetTables(database.db);
+      if (!notify) await database.db.exec(TRIGGER.replace('%s', 'DISABLE'));
+      try {
+        return await businessTransactions({ ...base, withOutbox });
+      } finally {
+        if (!notify) await database.db.exec(TRIGGER.replace('%s', 'ENABLE'));
+      }
+    };
+  const oursName = 'with outbox.enqueue';
+  const plainName = 'without outbox';
+  const silentName = 'with outbox.enqueue, NOTIFY trigger disabled (diagnostic)';
+  const txRate = (r: TransactionRateResult) => r.transactionsPerSec;
+  const show = (r: TransactionRateResult) =>
+    `${Math.round(r.transactionsPerSec).toLocaleString('en')} tx/s (${r.transactions} in ${r.seconds.toFixed(2)} s); per tx: begin ${r.stepsMs.begin.toFixed(2)} ms, order insert ${r.stepsMs.businessInsert.toFixed(2)} ms, outbox insert ${r.stepsMs.outboxInsert.toFixed(2)} ms, commit ${r.stepsMs.commit.toFixed(2)} ms`;
+  try {
+    const { samples, results } = await alternate<TransactionRateResult>(ctx, 'B6', Math.max(ctx.reps, 5), [
+      { name: oursName, run: run(true), value: txRate, show },
+      { name: plainName, run: run(false), value: txRate, show },
+      { name: silentName, run: run(true, false), value: txRate, show },
+    ]);
+    const m = (name: string) => median(samples[name]) as number;
+    const steps = (name: string) => {
+      const runs = results[name];
+      const pick = (key: keyof TransactionRateResult['stepsMs']) =>
+        round(median(runs.map((r) => r.stepsMs[key])));
+      return {
+        begin: pick('begin'),
+        businessInsert: pick('businessInsert'),
+        outboxInsert: pick('outboxInsert'),
+        commit: pick('commit'),
+      };
+    };
+    return summarize({
+      title: `outbox write cost: business transactions/s, ${workers} concurrent workers`,
+      better: 'higher',
+      unit: 'transactions/s',
+      target: 0.93,
+      floor: 0.85,
+      samples,
+      details: {
+        workers,
+        durationMs: base.durationMs,
+        ratioWithoutNotifyTrigger: round(m(silentName) / m(plainName)),
+        stepsMsPerTransaction: {
+          [oursName]: steps(oursName),
+          [plainName]: steps(plainName),
+          [silentName]: steps(silentName),
+        },
+      },
+      notes: [
+        `The real PostgreSQL (a database created for this run; synchronous_commit as the server has it), a pg pool of ${workers} through kafka-core's Database port; ${workers} workers each loop db.transaction(tx => INSERT an order row (~256 B JSON) [; KafkaOutbox.enqueue(tx, its ~256 B event, { topic, key })]) for ${base.durationMs / 1000} s after ${base.warmupMs / 1000} s unmeasured. Tables are emptied before each run; the relay is not running.`,
+        "Diagnostic arm: the same with kafka_outbox's statement trigger (pg_notify to wake the relay) disabled, to show what the notification costs; ratioWithoutNotifyTrigger is that arm ÷ without outbox.",
+        "stepsMsPerTransaction: a worker's wall time per step (pool checkout + BEGIN, each INSERT, COMMIT + release), waits for other sessions included.",
+      ],
+    });
+  } finally {
+    await database.drop();
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------
 // B7: end-to-end latency at 1k records/s
 
 const B7: Scenario = async (ctx) => {
@@ -481,6 +838,92 @@ const B7: Scenario = async (ctx) => {
       "Per-run p99, median of runs; 'pooled' percentiles merge every run's records.",
     ],
   });
+};
+
+// ---------------------------------------------------------------------------------------------------
+// B8: outbox latency, business COMMIT → @KafkaListener handler
+
+const B8: Scenario = async (ctx) => {
+  const partitions = 3;
+  const topic = await createTopic('bench-b8', partitions);
+  const database = await benchDatabase('bench_b8');
+  const ratePerSec = 300;
+  const durationMs = 10_000;
+  const warmupTransactions = 300;
+  const pollIntervalMs = OUTBOX_RELAY_DEFAULTS.pollIntervalMs;
+  const run = async (prefix: string, ms: number) => {
+    await resetTables(database.db);
+    return kafkaCoreOutboxLatency({
+      url: database.url,
+      topic,
+      partitions,
+      groupId: uniqueName(prefix),
+      rate: ratePerSec,
+      durationMs: ms,
+      warmupTransactions: Math.min(warmupTransactions, (ratePerSec * ms) / 2000),
+      valueBytes: RECORD_BYTES,
+      customers: 1_000,
+    });
+  };
+  const q = (xs: number[]) => percentiles(xs);
+  const show = (r: OutboxLatencyResult) => {
+    const all = q(r.latenciesMs);
+    return `p50 ${all.p50?.toFixed(2)} ms, p99 ${all.p99?.toFixed(2)} ms, max ${all.max?.toFixed(1)} ms (${r.received} of ${r.committed - warmupTransactions} measured; COMMIT p99 ${q(r.commitMs).p99?.toFixed(1)} ms, to claim p99 ${q(r.toClaimMs).p99?.toFixed(1)} ms, claim→handler p99 ${q(r.claimToHandlerMs).p99?.toFixed(1)} ms, of which claim→broker ack p99 ${q(r.claimToAckMs).p99?.toFixed(1)} ms)`;
+  };
+  const name = 'kafka-core outbox, relay in the app';
+  try {
+    // Unmeasured: JIT, connections, the dead-letter topic.
+    await run('b8-warm', 3_000);
+    const { samples, results } = await alternate<OutboxLatencyResult>(ctx, 'B8', ctx.reps, [
+      { name, run: () => run('b8', durationMs), value: (r) => q(r.latenciesMs).p99 as number, show },
+    ]);
+    const runs = results[name];
+    const med = (pick: (r: OutboxLatencyResult) => number[], key: 'p50' | 'p99') =>
+      round(median(runs.map((r) => q(pick(r))[key] as number)));
+    const both = (pick: (r: OutboxLatencyResult) => number[]) => ({
+      p50: med(pick, 'p50'),
+      p99: med(pick, 'p99'),
+    });
+    const pooled = q(runs.flatMap((r) => r.latenciesMs));
+    return summarize({
+      title: 'outbox latency: business COMMIT → @KafkaListener handler (single arm)',
+      better: 'lower',
+      unit: 'ms (p99 COMMIT→handler)',
+      target: 25,
+      floor: pollIntervalMs + 50,
+      samples,
+      details: {
+        ratePerSec,
+        durationMs,
+        warmupTransactionsPerRun: warmupTransactions,
+        pollIntervalMs,
+        commitSentToHandlerMs: both((r) => r.latenciesMs),
+        commitAcknowledgedToHandlerMs: both((r) => r.fromAckMs),
+        commitMs: both((r) => r.commitMs),
+        commitSentToClaimMs: both((r) => r.toClaimMs),
+        claimToHandlerMs: both((r) => r.claimToHandlerMs),
+        claimToBrokerAckMs: both((r) => r.claimToAckMs),
+        brokerAckToHandlerMs: both((r) => r.ackToHandlerMs),
+        pooledMs: {
+          p50: round(pooled.p50),
+          p90: round(pooled.p90),
+          p99: round(pooled.p99),
+          p999: round(pooled.p999),
+          max: round(pooled.max),
+          count: pooled.count,
+        },
+        eventsNotReceived: runs.reduce((n, r) => n + (r.committed - warmupTransactions - r.received), 0),
+        duplicates: runs.reduce((n, r) => n + r.duplicates, 0),
+      },
+      notes: [
+        `One Nest application per run: KafkaCoreModule.forRoot({ brokers, clientId, database }) (relay options at their defaults, pollIntervalMs ${pollIntervalMs}; the relay is woken by the outbox trigger's NOTIFY) and a @KafkaListener (auto ack, defaults) on a 3-partition topic, joined before writing starts; the database is the real PostgreSQL (a database created for this run).`,
+        `Business code in the same application commits ${ratePerSec} transactions/s for ${durationMs / 1000} s (INSERT an order row; KafkaOutbox.enqueue its ~256 B event keyed by customer; COMMIT); the first ${warmupTransactions} of each run are warm-up. Latency is from the moment COMMIT is sent (the transaction's work is done) to the handler; commitAcknowledgedToHandlerMs starts when the application saw COMMIT succeed instead.`,
+        "Single arm: the ratio column is the p99 in ms (median of the runs' p99). The floor is the relay's poll interval + 50 ms. commitSentToClaimMs ends when the relay's claim query returned the row (timed through a wrapper around the Database it is given); claimToHandlerMs is publish + broker + fetch + listener, split at the moment the relay starts deleting the row (the broker has acknowledged it): claimToBrokerAckMs and brokerAckToHandlerMs (negative when the handler ran before the relay's send callback returned).",
+      ],
+    });
+  } finally {
+    await database.drop();
+  }
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -744,4 +1187,4 @@ const B10: Scenario = async (ctx) => {
   });
 };
 
-export const SCENARIOS: Record<string, Scenario> = { B0, B1, B2, B3, B7, B9, B10 };
+export const SCENARIOS: Record<string, Scenario> = { B0, B1, B2, B3, B4, B4b, B5, B6, B7, B8, B9, B10 };

@@ -168,6 +168,26 @@ describe.each(['postgres', 'pglite'] as const)('transactional outbox on %s (real
     expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeMs: 0, parked: 0 });
   });
 
+  it('a sleeping relay is woken by the commit, not by its poll; a stopped one leaves writers silent', async () => {
+    const topic = await createTopic(admin, 'outbox-wake', 1);
+    const relay = startRelay(db, { pollIntervalMs: 60_000 });
+    const idleFlag = async () =>
+      (await db.query<{ relay_idle: boolean }>('SELECT relay_idle FROM kafka_outbox_state')).rows[0]
+        .relay_idle;
+    await until(async () => relay.counters.leader && (await idleFlag()));
+
+    const committedAt = Date.now();
+    await db.transaction((tx) => outbox.enqueue(tx, new ItemChanged('w', 0), { topic }));
+    await until(async () => (await endOffsetSum(admin, topic)) === 1, 10_000);
+    // Far below the 60 s poll: only the notification can have woken it.
+    expect(Date.now() - committedAt).toBeLessThan(10_000);
+    await until(idleFlag);
+
+    await relay.stop();
+    // A relay that left tells writers not to notify anyone.
+    expect(await idleFlag()).toBe(false);
+  });
+
   it('commit: exactly the enqueued events arrive, each key in order, with the envelope', async () => {
     const topic = await createTopic(admin, 'outbox-commit', 3);
     const relay = startRelay(db);

@@ -24,8 +24,6 @@ export const KAFKA_CORE_MIGRATIONS: readonly SqlMigration[] = [
         published_at timestamptz
       );
       CREATE INDEX kafka_outbox_pending ON kafka_outbox (seq) WHERE published_at IS NULL;
-      CREATE INDEX kafka_outbox_per_key ON kafka_outbox (aggregatetype, aggregateid, seq)
-        WHERE published_at IS NULL;
       CREATE INDEX kafka_outbox_published ON kafka_outbox (published_at) WHERE published_at IS NOT NULL;
 
       CREATE TABLE kafka_outbox_dead (
@@ -42,14 +40,31 @@ export const KAFKA_CORE_MIGRATIONS: readonly SqlMigration[] = [
         parked_at timestamptz NOT NULL DEFAULT now()
       );
 
-      -- One notification per inserting transaction (PostgreSQL folds identical ones), sent at commit.
+      -- Rows that failed are the only ones that can hold back later rows of their key; indexing just
+      -- them keeps the relay's order check cheap without costing inserts anything.
+      CREATE INDEX kafka_outbox_retrying ON kafka_outbox (aggregatetype, aggregateid, seq)
+        WHERE published_at IS NULL AND attempts > 0;
+
+      -- Whether the relay leader sleeps. NOTIFY serialises committing transactions (a cluster-wide
+      -- lock held through the WAL flush), so writers notify only a sleeping relay; a busy one claims
+      -- again on its own.
+      CREATE TABLE kafka_outbox_state (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        relay_idle boolean NOT NULL
+      );
+      INSERT INTO kafka_outbox_state (relay_idle) VALUES (false);
+
+      -- Deferred to commit, so the flag is read as late as possible; PostgreSQL folds the identical
+      -- notifications of one transaction into one.
       CREATE FUNCTION kafka_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_notify('kafka_outbox_' || TG_TABLE_SCHEMA, '');
+        IF (SELECT relay_idle FROM kafka_outbox_state) THEN
+          PERFORM pg_notify('kafka_outbox_' || TG_TABLE_SCHEMA, '');
+        END IF;
         RETURN NULL;
       END $$;
-      CREATE TRIGGER kafka_outbox_notify AFTER INSERT ON kafka_outbox
-        FOR EACH STATEMENT EXECUTE FUNCTION kafka_outbox_notify();
+      CREATE CONSTRAINT TRIGGER kafka_outbox_notify AFTER INSERT ON kafka_outbox
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION kafka_outbox_notify();
 
       CREATE TABLE kafka_inbox (
         group_id text NOT NULL,

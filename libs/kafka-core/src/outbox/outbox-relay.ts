@@ -78,10 +78,10 @@ const LOCK_KEY = `hashtext('kafka-core.outbox.' || current_schema())`;
 const CLAIM = `
   SELECT seq, id, aggregatetype, aggregateid, type, payload, headers, attempts
   FROM kafka_outbox o
-  WHERE o.published_at IS NULL AND o.available_at <= now()
+  WHERE o.published_at IS NULL AND o.available_at <= now() AND o.seq > $2
     AND NOT EXISTS (
       SELECT 1 FROM kafka_outbox e
-      WHERE e.published_at IS NULL AND e.aggregateid IS NOT NULL
+      WHERE e.published_at IS NULL AND e.attempts > 0
         AND e.aggregatetype = o.aggregatetype AND e.aggregateid = o.aggregateid
         AND e.seq < o.seq AND e.available_at > now())
   ORDER BY o.seq
@@ -183,34 +183,88 @@ export class OutboxRelay {
     }
   }
 
-  /** Claims and publishes until stopped; a database error ends leadership (the caller re-elects). */
+  /**
+   * Claims and publishes until stopped; a database error ends leadership (the caller re-elects). The
+   * next batch is claimed while the current one is on its way to the broker, and is dropped if the
+   * current one does not go through cleanly (it could hold later rows of a failed key).
+   */
   private async lead(connection: SqlExecutor): Promise<void> {
-    while (!this.stopped) {
-      if (Date.now() >= this.nextHousekeeping) await this.housekeeping(connection);
-      this.woken = false;
-      const { rows } = await connection.query<OutboxRow>(CLAIM, [this.options.batchSize]);
-      if (rows.length === 0) {
-        await this.idle(this.options.pollIntervalMs);
-        continue;
+    let next: Promise<OutboxRow[]> | undefined;
+    const discard = async () => {
+      await next?.catch(() => undefined);
+      next = undefined;
+    };
+    try {
+      while (!this.stopped) {
+        if (Date.now() >= this.nextHousekeeping) {
+          await discard();
+          await this.housekeeping(connection);
+        }
+        this.woken = false;
+        const rows = next ? await next : await this.claim(connection, '0');
+        next = undefined;
+        if (rows.length === 0) {
+          await this.sleep(connection);
+          continue;
+        }
+        if (rows.length === this.options.batchSize) next = this.claim(connection, rows[rows.length - 1].seq);
+        const { pause, clean } = await this.publish(connection, rows);
+        if (!clean) await discard();
+        if (pause > 0) await this.idle(pause);
       }
-      const pause = await this.publish(connection, rows);
-      if (pause > 0) await this.idle(pause);
+    } finally {
+      await discard();
+      await this.setIdle(connection, false).catch(() => undefined);
     }
   }
 
-  /** Publishes claimed rows; resolves to how long to pause before the next round (0: none). */
-  private async publish(connection: SqlExecutor, rows: OutboxRow[]): Promise<number> {
+  private async claim(
+    connection: SqlExecutor,
+    afterSeq: string,
+    limit = this.options.batchSize,
+  ): Promise<OutboxRow[]> {
+    const { rows } = await connection.query<OutboxRow>(CLAIM, [limit, afterSeq]);
+    for (const row of rows) row.seq = String(row.seq);
+    return rows;
+  }
+
+  /**
+   * Tells writers to notify, claims once more (a row committed just before the flag was set would
+   * otherwise wait for the poll), then sleeps until a notification or the poll interval.
+   */
+  private async sleep(connection: SqlExecutor): Promise<void> {
+    await this.setIdle(connection, true);
+    try {
+      if (
+        (await connection.query(`SELECT 1 FROM kafka_outbox WHERE published_at IS NULL LIMIT 1`)).rowCount > 0
+      )
+        return;
+      await this.idle(this.options.pollIntervalMs);
+    } finally {
+      await this.setIdle(connection, false);
+    }
+  }
+
+  private async setIdle(connection: SqlExecutor, idle: boolean): Promise<void> {
+    await connection.query(`UPDATE kafka_outbox_state SET relay_idle = $1`, [idle]);
+  }
+
+  /** Publishes claimed rows: how long to pause before the next round, and whether all went out. */
+  private async publish(
+    connection: SqlExecutor,
+    rows: OutboxRow[],
+  ): Promise<{ pause: number; clean: boolean }> {
     try {
       await this.sendRows(rows);
     } catch (error) {
       this.counters.failed += rows.length;
-      if (isTransient(error)) return this.brokerUnavailable(error);
+      if (isTransient(error)) return { pause: this.brokerUnavailable(error), clean: false };
       // The broker refused something: find which rows, one by one, and keep the others flowing.
-      return this.isolate(connection, rows);
+      return { pause: await this.isolate(connection, rows), clean: false };
     }
     this.brokerFailures = 0;
     await this.done(connection, rows);
-    return 0;
+    return { pause: 0, clean: true };
   }
 
   private async isolate(connection: SqlExecutor, rows: OutboxRow[]): Promise<number> {
