@@ -173,6 +173,10 @@ export class OutboxRelay {
       `SELECT pg_try_advisory_lock(${LOCK_KEY}) AS locked`,
     );
     if (!rows[0]?.locked) return;
+    // The leader's own writes (deletes, its sleep flag) need not wait for the WAL flush: one lost in
+    // a server crash only means rows published again. The session ends with the connection, and the
+    // embedded database's single connection is the application's too, so it is left alone there.
+    if (this.db.kind === 'postgres') await connection.query('SET synchronous_commit = off');
     this.counters.leader = true;
     this.logger.log('Leading the outbox relay');
     try {

@@ -74,9 +74,12 @@ export class KafkaPublisher implements OnApplicationShutdown {
     return written.map((metadata, i) => ({ eventId: prepared[i].eventId, ...metadata }));
   }
 
-  /** Sends records as they are (dead letters keep the original bytes; the outbox relay its rows). */
+  /**
+   * Sends records as they are (dead letters keep the original bytes; the outbox relay its rows), without
+   * lingering: these callers have gathered what they send already.
+   */
   sendRecords(topic: string, records: OutgoingRecord[]): Promise<RecordMetadata[]> {
-    return this.accumulator.append(topic, records);
+    return this.accumulator.append(topic, records, true);
   }
 
   /** Produce requests made and records sent so far. */

@@ -57,9 +57,9 @@ export class RecordAccumulator {
 
   /**
    * Queues records for the next request. A batch (more than one record) is already worth a request
-   * of its own, so it does not linger.
+   * of its own, so it does not linger; `now` skips the linger for any append.
    */
-  append(topic: string, records: OutgoingRecord[]): Promise<RecordMetadata[]> {
+  append(topic: string, records: OutgoingRecord[], now = records.length > 1): Promise<RecordMetadata[]> {
     return new Promise((resolve, reject) => {
       const pending: Pending = {
         topic,
@@ -71,7 +71,7 @@ export class RecordAccumulator {
       };
       this.queue.push(pending);
       this.queuedRecords += records.length;
-      this.schedule(records.length > 1);
+      this.schedule(now);
     });
   }
 
