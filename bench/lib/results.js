@@ -44,7 +44,8 @@ function markdown(report) {
     `Load average (1 min) at start / end: ${report.loadAverage.start} / ${report.loadAverage.end}. ` +
       'Other work shares this machine; ratios of arms run side by side are what to compare, not absolute numbers.',
     '',
-    'Ratios are ours ÷ theirs, from the medians of the runs.',
+    'Ratios are ours ÷ theirs, from the medians of the runs. A run of some benchmarks keeps the others',
+    'from earlier runs; each section below says when it was measured.',
     '',
     '| id | measure | arms (median) | unit | ratio (ours ÷ theirs) | better | target | target met | floor | floor met | runs |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
@@ -72,18 +73,39 @@ function markdown(report) {
     if (r.absolute) lines.push(`- ${r.absolute.label}: ${fmt(r.absolute.value)}`);
     for (const note of r.notes ?? []) lines.push(`- ${note}`);
     if (r.details) lines.push(`- Details: \`${JSON.stringify(r.details)}\``);
-    lines.push(`- Runs: \`${JSON.stringify(r.samples)}\``, '');
+    lines.push(`- Runs: \`${JSON.stringify(r.samples)}\``);
+    lines.push(`- Measured: ${r.measuredAt ?? report.date}`, '');
   }
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The dated copy holds this run; latest.json keeps the results of benchmarks this run left out (a
+ * subset run such as `npm run bench -- B1`), each stamped with the date it was measured.
+ */
 function writeReport(report) {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
+  for (const result of Object.values(report.results)) result.measuredAt ??= report.date;
   const stamp = report.date.replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), json);
-  fs.writeFileSync(path.join(RESULTS_DIR, `${stamp}.json`), json);
-  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), markdown(report));
+  fs.writeFileSync(path.join(RESULTS_DIR, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  let earlierReport = { results: {} };
+  try {
+    earlierReport = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, 'latest.json'), 'utf8'));
+  } catch {
+    // No earlier results: this run is all there is.
+  }
+  const earlier = earlierReport.results ?? {};
+  const kept = Object.fromEntries(Object.entries(earlier).filter(([id]) => !(id in report.results)));
+  for (const result of Object.values(kept)) result.measuredAt ??= earlierReport.date;
+  const ids = [...new Set([...Object.keys(earlier), ...Object.keys(report.results)])].sort(
+    (a, b) => parseFloat(a.slice(1)) - parseFloat(b.slice(1)) || a.localeCompare(b),
+  );
+  const merged = {
+    ...report,
+    results: Object.fromEntries(ids.map((id) => [id, report.results[id] ?? kept[id]])),
+  };
+  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(merged, null, 2)}\n`);
+  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), markdown(merged));
   return RESULTS_DIR;
 }
 

@@ -55,7 +55,10 @@ export interface KafkaCoreModuleOptions {
   outbox?: Partial<OutboxRelayOptions> & { relay?: boolean };
   /**
    * Carry each handled record's correlation id, event id (as causation id) and trace into what its
-   * handler publishes or enqueues. Default true.
+   * handler publishes or enqueues. Default: on when some provider or controller of the application
+   * has the KafkaPublisher or KafkaOutbox injected (the tracking costs every promise a little on
+   * Node 20, so applications that never publish from a handler do not pay for it). Set it to `true`
+   * when handlers reach the publisher another way (ModuleRef, a factory).
    */
   propagateContext?: boolean;
 }

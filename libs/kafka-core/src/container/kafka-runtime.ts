@@ -1,3 +1,4 @@
+import { DiscoveryService } from '@nestjs/core';
 import {
   BeforeApplicationShutdown,
   Inject,
@@ -22,6 +23,8 @@ import { deserializeMiddleware } from '../pipeline/deserialize.middleware';
 import { inboxMiddleware } from '../inbox/inbox.middleware';
 import { OUTBOX_RELAY_DEFAULTS } from '../outbox/outbox-relay';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
+import { KafkaOutbox } from '../outbox/kafka-outbox';
+import { anyProviderHolds } from '../context/publishing-providers';
 import { invokeHandler, invokeHandlerInScope } from '../pipeline/invoke-handler';
 import { compose, Handler, InboundMessage } from '../pipeline/pipeline';
 import { retryMiddleware } from '../pipeline/retry.middleware';
@@ -50,7 +53,21 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly publisher: KafkaPublisher,
     private readonly registry: KafkaListenerRegistry,
     private readonly outbox: OutboxRelayService,
+    private readonly discovery: DiscoveryService,
+    private readonly outboxWriter: KafkaOutbox,
   ) {}
+
+  /** Explicit option, else on exactly when some provider of the application can publish. */
+  private propagateContext(): boolean {
+    return (
+      this.options.propagateContext ??
+      anyProviderHolds(
+        this.discovery,
+        [this.publisher, this.outboxWriter],
+        [KafkaRuntime, OutboxRelayService],
+      )
+    );
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     let definitions = this.explorer.explore();
@@ -80,6 +97,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       await admin.disconnect().catch(() => undefined);
     }
 
+    const invoke = this.propagateContext() ? invokeHandlerInScope : invokeHandler;
     const deadLetter = deadLetterMiddleware(this.publishDeadLetter, this.options.deadLetter);
     const settings = {
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? KAFKA_CORE_DEFAULTS.shutdownTimeoutMs,
@@ -87,7 +105,12 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       deadLetter: (message: InboundMessage, error: Error) => deadLetter(() => Promise.reject(error))(message),
     };
     for (const definition of definitions) {
-      const container = new ListenerContainer(definition, this.client, this.pipeline(definition), settings);
+      const container = new ListenerContainer(
+        definition,
+        this.client,
+        this.pipeline(definition, invoke),
+        settings,
+      );
       this.registry.register(container);
       if (!definition.autoStartup) continue;
       await container.start();
@@ -154,7 +177,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /** Only the steps a listener uses: every layer is an extra async frame on every record. */
-  private pipeline(definition: ListenerDefinition): Handler {
+  private pipeline(definition: ListenerDefinition, invoke: Handler): Handler {
     return compose(
       [
         deadLetterMiddleware(this.publishDeadLetter, this.options.deadLetter),
@@ -165,7 +188,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
         ...(definition.handlerTimeoutMs ? [timeoutMiddleware] : []),
         ...(definition.inbox && this.options.database ? [inboxMiddleware(this.options.database)] : []),
       ],
-      this.options.propagateContext === false ? invokeHandler : invokeHandlerInScope,
+      invoke,
     );
   }
 
