@@ -56,3 +56,18 @@ export { BrokerUnavailableError } from './container/wait-for-broker';
 export { KafkaListenerRegistry } from './container/listener-registry';
 export { ListenerStatus, ListenerState, ListenerCounters } from './container/listener-status';
 export { KafkaBrokerHealthIndicator } from './health/kafka-broker.health';
+export {
+  KafkaListenersHealthIndicator,
+  ListenerHealth,
+  listenerHealth,
+} from './health/kafka-listeners.health';
+export { KafkaLagHealthIndicator, lagLevel, LagLevel } from './health/kafka-lag.health';
+export { OutboxHealthIndicator } from './health/outbox.health';
+export { HealthOptions, HEALTH_DEFAULTS } from './kafka-core.options';
+export { ConsumerLagMonitor, ListenerLag } from './monitoring/consumer-lag';
+export { ProcessingRates } from './monitoring/processing-rates';
+export { KafkaMetrics } from './metrics/kafka-metrics';
+export { KAFKA_METRICS, SEED_METRIC_MAPPING } from './metrics/metric-names';
+export { KafkaAdminController } from './admin/kafka-admin.controller';
+export { AdminTokenGuard } from './admin/admin-token.guard';
+export { PartitionLag } from './client/kafka-client.port';

@@ -61,7 +61,30 @@ export interface KafkaCoreModuleOptions {
    * when handlers reach the publisher another way (ModuleRef, a factory).
    */
   propagateContext?: boolean;
+  /** Health thresholds (see HEALTH_DEFAULTS). */
+  health?: HealthOptions;
+  /** The admin endpoints (/kafka/...) accept `Authorization: Bearer <token>`; without a token, nobody. */
+  admin?: { token?: string };
 }
+
+export interface HealthOptions {
+  /** A record received but unfinished for longer than this makes its listener unhealthy. */
+  stuckAfterMs?: number;
+  /** A started listener that has not joined its group after this long is unhealthy. */
+  joinTimeoutMs?: number;
+  /** Consumer lag per listener: warning (reported, still up) and critical (down). */
+  lag?: { warning?: number; critical?: number };
+  /** The outbox is down when its oldest waiting row is older than this. */
+  outbox?: { maxOldestAgeMs?: number };
+}
+
+/** Seed 000's lag thresholds; the rest sized for a service whose handlers take seconds at most. */
+export const HEALTH_DEFAULTS = {
+  stuckAfterMs: 120_000,
+  joinTimeoutMs: 60_000,
+  lag: { warning: 1_000, critical: 5_000 },
+  outbox: { maxOldestAgeMs: 300_000 },
+} as const;
 
 export const KAFKA_CORE_DEFAULTS = {
   replicationFactor: 1,

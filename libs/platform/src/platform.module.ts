@@ -1,9 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
 import { Database, DATABASE, DatabaseModule, SqlMigration } from '@app/database';
-import { KafkaCoreModule, TopicDeclaration } from '@app/kafka-core';
+import { KafkaAdminController, KafkaCoreModule, TopicDeclaration } from '@app/kafka-core';
 import { schemaFor, ServiceConfig } from './config/service-config';
 import { DatabaseHealthIndicator } from './health/database.health';
+import { EventLoopHealthIndicator } from './health/event-loop.health';
 import { HealthController } from './health/health.controller';
 
 export interface PlatformOptions {
@@ -26,6 +29,7 @@ export class PlatformModule {
         topics: options.topics,
         replicationFactor: config.replicationFactor,
         database,
+        admin: { token: config.adminToken },
       }),
     });
     return {
@@ -40,9 +44,14 @@ export class PlatformModule {
           migrations: options.migrations,
         }),
         kafka,
+        PrometheusModule.register({
+          path: '/metrics',
+          // Process metrics exist once per process (tests boot several services in one).
+          defaultMetrics: { enabled: register.getSingleMetric('process_cpu_seconds_total') === undefined },
+        }),
       ],
-      controllers: [HealthController],
-      providers: [DatabaseHealthIndicator],
+      controllers: [HealthController, KafkaAdminController],
+      providers: [DatabaseHealthIndicator, EventLoopHealthIndicator],
       exports: [kafka],
     };
   }

@@ -125,6 +125,15 @@ export interface ClusterDescription {
   controller: number | null;
 }
 
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Null when the group has not committed on this partition. */
+  committed: string | null;
+  end: string;
+  lag: number;
+}
+
 export interface TopicSpec {
   name: string;
   partitions: number;
@@ -139,6 +148,11 @@ export interface KafkaAdminPort {
   topicNames(): Promise<string[]>;
   /** Partition count per existing topic among `names`. */
   partitionCounts(names: string[]): Promise<Map<string, number>>;
+  /**
+   * Committed offset against the end of every partition of `topics` for one group. A partition the
+   * group never committed counts everything still retained (end - start) as lag.
+   */
+  consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]>;
   /** `retention.ms` per topic (-1: kept forever). */
   retentionMs(names: string[]): Promise<Map<string, number>>;
   createTopics(topics: TopicSpec[]): Promise<void>;

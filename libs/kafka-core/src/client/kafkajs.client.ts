@@ -24,6 +24,7 @@ import {
   KafkaClientPort,
   KafkaConsumerPort,
   KafkaProducerPort,
+  PartitionLag,
   CompressionCodec,
   ProduceError,
   ProducerConfig,
@@ -96,6 +97,29 @@ class KafkajsAdmin implements KafkaAdminPort {
     const { topics } = await this.admin.fetchTopicMetadata({ topics: present });
     for (const topic of topics) counts.set(topic.name, topic.partitions.length);
     return counts;
+  }
+
+  async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
+    const committed = await this.admin.fetchOffsets({ groupId, topics });
+    const lags: PartitionLag[] = [];
+    for (const topic of topics) {
+      const ends = await this.admin.fetchTopicOffsets(topic);
+      const group = committed.find((t) => t.topic === topic)?.partitions ?? [];
+      for (const end of ends) {
+        const offset = group.find((p) => p.partition === end.partition)?.offset;
+        const known = offset !== undefined && Number(offset) >= 0;
+        const from = known ? BigInt(offset) : BigInt(end.low);
+        const lag = BigInt(end.high) - from;
+        lags.push({
+          topic,
+          partition: end.partition,
+          committed: known ? offset : null,
+          end: end.high,
+          lag: Number(lag > 0n ? lag : 0n),
+        });
+      }
+    }
+    return lags;
   }
 
   async retentionMs(names: string[]): Promise<Map<string, number>> {

@@ -24,6 +24,7 @@ import { inboxMiddleware } from '../inbox/inbox.middleware';
 import { OUTBOX_RELAY_DEFAULTS } from '../outbox/outbox-relay';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { KafkaOutbox } from '../outbox/kafka-outbox';
+import { MetricsHooks } from '../metrics/metrics-hooks';
 import { anyProviderHolds } from '../context/publishing-providers';
 import { invokeHandler, invokeHandlerInScope } from '../pipeline/invoke-handler';
 import { compose, Handler, InboundMessage } from '../pipeline/pipeline';
@@ -55,6 +56,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly outbox: OutboxRelayService,
     private readonly discovery: DiscoveryService,
     private readonly outboxWriter: KafkaOutbox,
+    private readonly hooks: MetricsHooks,
   ) {}
 
   /** Explicit option, else on exactly when some provider of the application can publish. */
@@ -102,6 +104,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     const settings = {
       shutdownTimeoutMs: this.options.shutdownTimeoutMs ?? KAFKA_CORE_DEFAULTS.shutdownTimeoutMs,
       recoveryDelayMs: 1_000,
+      observer: this.hooks.listener,
       deadLetter: (message: InboundMessage, error: Error) => deadLetter(() => Promise.reject(error))(message),
     };
     for (const definition of definitions) {

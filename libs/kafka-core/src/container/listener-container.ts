@@ -17,11 +17,14 @@ import { nextDelay } from '../errors/backoff';
 import { classify } from '../errors/error-classifier';
 import { InFlightLimiter } from './in-flight-limiter';
 import { KeyOrderedScheduler } from './key-ordered-scheduler';
-import { emptyCounters, ListenerState, ListenerStatus } from './listener-status';
+import type { ListenerObserver } from '../metrics/metrics-hooks';
+import { emptyCounters, ListenerCounters, ListenerState, ListenerStatus } from './listener-status';
 import { OffsetTracker, PartitionOffsetTracker } from './offset-tracker';
 import { RateLimiter } from './rate-limiter';
 
 export interface ContainerSettings {
+  /** Told the duration of every delivery attempt (metrics). */
+  observer?: ListenerObserver;
   /** How long `stop()` waits for in-flight records before it commits what finished and leaves. */
   shutdownTimeoutMs: number;
   /** Delay before a record whose failure could not even be recorded (e.g. dead-letter publish) is tried again. */
@@ -54,7 +57,11 @@ export class ListenerContainer {
   private readonly lastTracked = new Map<string, bigint>();
   private readonly failures = new Map<string, FailureState>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /** Commits are per listener; record counts per topic (see tally). */
   private readonly counters = emptyCounters();
+  private readonly topicCounters = new Map<string, ListenerCounters>();
+  private startedAt?: number;
+  private joinedAt?: number;
   private commitTimer?: NodeJS.Timeout;
   /** Records inside the pipeline right now; shutdown waits for these. */
   private active = 0;
@@ -80,21 +87,60 @@ export class ListenerContainer {
   }
 
   status(): ListenerStatus {
+    const countersByTopic = Object.fromEntries([...this.topicCounters].map(([t, c]) => [t, { ...c }]));
+    const counters = { ...emptyCounters(), commits: this.counters.commits };
+    for (const c of this.topicCounters.values()) {
+      counters.processed += c.processed;
+      counters.failed += c.failed;
+      counters.retried += c.retried;
+      counters.deadLettered += c.deadLettered;
+      counters.skipped += c.skipped;
+    }
+    const oldest = this.oldestInFlight();
     return {
       id: this.definition.id,
       groupId: this.definition.groupId,
       topics: this.definition.topics,
+      ackMode: this.definition.ackMode,
       state: this.state,
+      startedAt: this.startedAt,
+      joinedAt: this.joinedAt,
       assignment: this.assignment,
       inFlight: this.offsets.totalInFlight,
-      oldestInFlightSince: this.oldestInFlightSince(),
-      counters: { ...this.counters },
+      backpressure: this.backpressure(),
+      oldestInFlightSince: oldest?.since,
+      oldestInFlight: oldest,
+      counters,
+      countersByTopic,
     };
+  }
+
+  /** The counters of one topic, created on first use. */
+  private tally(topic: string): ListenerCounters {
+    let counters = this.topicCounters.get(topic);
+    if (!counters) {
+      counters = emptyCounters();
+      this.topicCounters.set(topic, counters);
+    }
+    return counters;
+  }
+
+  /** Holding back: the in-flight bound (or the key scheduler's) is reached. */
+  private backpressure(): boolean {
+    if (
+      this.inFlightLimit &&
+      this.definition.maxInFlight &&
+      this.inFlightLimit.inFlight >= this.definition.maxInFlight
+    )
+      return true;
+    return this.scheduler !== undefined && this.scheduler.running >= this.definition.concurrency.maxInFlight;
   }
 
   async start(): Promise<void> {
     if (this.state !== 'stopped' && this.state !== 'failed') return;
     this.state = 'starting';
+    this.startedAt = Date.now();
+    this.joinedAt = undefined;
     const consumer = this.client.consumer({
       groupId: this.definition.groupId,
       sessionTimeoutMs: this.definition.sessionTimeoutMs,
@@ -164,6 +210,7 @@ export class ListenerContainer {
     this.failures.clear();
     this.assignment = {};
     this.state = 'stopped';
+    this.joinedAt = undefined;
   }
 
   pause(): void {
@@ -220,6 +267,7 @@ export class ListenerContainer {
       this.retryTimers.delete(key);
     }
     this.assignment = assignment;
+    this.joinedAt = Date.now();
   }
 
   private async onBatch(batch: RecordBatch, controls: BatchControls): Promise<void> {
@@ -343,7 +391,7 @@ export class ListenerContainer {
             { acknowledge: () => undefined, nack: () => undefined },
           );
           for (const { record } of valid) tracker.complete(BigInt(record.offset));
-          this.counters.processed += valid.length;
+          this.tally(batch.topic).processed += valid.length;
           break;
         } catch (thrown) {
           const error = asError(thrown);
@@ -352,7 +400,7 @@ export class ListenerContainer {
               ? nextDelay(this.definition.retry.backoff, attempt)
               : undefined;
           if (delayMs !== undefined) {
-            this.counters.retried++;
+            this.tally(batch.topic).retried++;
             await this.sleepWithHeartbeat(delayMs, controls);
             continue;
           }
@@ -389,9 +437,10 @@ export class ListenerContainer {
       ack: { acknowledge: () => undefined, nack: () => undefined },
     };
     const outcome = await this.settings.deadLetter(message, error);
-    this.counters.failed++;
-    if (outcome.status === 'dead-lettered') this.counters.deadLettered++;
-    else this.counters.skipped++;
+    const counters = this.tally(record.topic);
+    counters.failed++;
+    if (outcome.status === 'dead-lettered') counters.deadLettered++;
+    else counters.skipped++;
     tracker.complete(BigInt(record.offset));
   }
 
@@ -445,6 +494,8 @@ export class ListenerContainer {
     const context = this.contextFor(view, attempt, controls);
 
     let outcome: Outcome;
+    const observer = this.settings.observer;
+    const started = observer ? performance.now() : 0;
     this.active++;
     try {
       outcome = await this.pipeline({
@@ -465,35 +516,42 @@ export class ListenerContainer {
       return { status: 'retry', delayMs: this.settings.recoveryDelayMs, error };
     } finally {
       this.active--;
+      observer?.attempt(
+        view.topic,
+        this.definition.groupId,
+        this.definition.id,
+        (performance.now() - started) / 1_000,
+      );
     }
     if (ack.nackDelayMs !== undefined && outcome.status === 'success') {
       return { status: 'retry', delayMs: ack.nackDelayMs, error: new Error('nack') };
     }
 
+    const counters = this.tally(view.topic);
     switch (outcome.status) {
       case 'success':
-        this.counters.processed++;
+        counters.processed++;
         if (this.definition.ackMode === 'auto') tracker.complete(offset);
         break;
       case 'retry':
-        this.counters.retried++;
+        counters.retried++;
         this.failures.set(`${record.topic}:${record.partition}:${record.offset}`, {
           attempt: attempt + 1,
           firstFailureAt: failure?.firstFailureAt ?? new Date(),
         });
         return outcome;
       case 'forwarded':
-        this.counters.retried++;
+        counters.retried++;
         tracker.complete(offset);
         break;
       case 'dead-lettered':
-        this.counters.failed++;
-        this.counters.deadLettered++;
+        counters.failed++;
+        counters.deadLettered++;
         tracker.complete(offset);
         break;
       case 'skipped':
-        if (outcome.error) this.counters.failed++;
-        this.counters.skipped++;
+        if (outcome.error) counters.failed++;
+        counters.skipped++;
         tracker.complete(offset);
         break;
     }
@@ -534,12 +592,14 @@ export class ListenerContainer {
     }
   }
 
-  private oldestInFlightSince(): number | undefined {
-    let oldest: number | undefined;
+  private oldestInFlight(): { topic: string; partition: number; offset: string; since: number } | undefined {
+    let oldest: { topic: string; partition: number; offset: string; since: number } | undefined;
     for (const [topic, partitions] of Object.entries(this.assignment)) {
       for (const partition of partitions) {
-        const since = this.offsets.forPartition(topic, partition).oldestPendingSince();
-        if (since !== undefined && (oldest === undefined || since < oldest)) oldest = since;
+        const pending = this.offsets.forPartition(topic, partition).oldestPending();
+        if (pending && (oldest === undefined || pending.since < oldest.since)) {
+          oldest = { topic, partition, offset: pending.offset.toString(), since: pending.since };
+        }
       }
     }
     return oldest;

@@ -1,4 +1,5 @@
 import { Assignment } from '../client/kafka-client.port';
+import type { AckMode } from '../decorators/kafka-listener.decorator';
 
 export type ListenerState = 'stopped' | 'starting' | 'running' | 'paused' | 'stopping' | 'failed';
 
@@ -17,12 +18,22 @@ export interface ListenerStatus {
   id: string;
   groupId: string;
   topics: string[];
+  ackMode: AckMode;
   state: ListenerState;
+  /** When the listener last started, and when it joined its group after that (ms since epoch). */
+  startedAt?: number;
+  joinedAt?: number;
   assignment: Assignment;
   inFlight: number;
+  /** True while the in-flight bound holds fetching back. */
+  backpressure: boolean;
   /** Since when the oldest unfinished record waits (ms since epoch), for stuck detection. */
   oldestInFlightSince?: number;
+  /** That record. */
+  oldestInFlight?: { topic: string; partition: number; offset: string; since: number };
+  /** Totals over all topics (commits are per listener). */
   counters: ListenerCounters;
+  countersByTopic: Record<string, ListenerCounters>;
 }
 
 export const emptyCounters = (): ListenerCounters => ({

@@ -88,8 +88,15 @@ export class PartitionOffsetTracker {
 
   /** When the oldest pending offset was tracked (clock ms), for detecting a stuck record. */
   oldestPendingSince(): number | undefined {
+    return this.oldestPending()?.since;
+  }
+
+  /** The oldest pending offset and when it was tracked. */
+  oldestPending(): { offset: bigint; since: number } | undefined {
     if (this.head >= this.tracked.length) return undefined;
-    return this.pendingSince.get(this.tracked[this.head]);
+    const offset = this.tracked[this.head];
+    const since = this.pendingSince.get(offset);
+    return since === undefined ? undefined : { offset, since };
   }
 
   /** Forgets everything: the partition was revoked, or the consumer seeks back. */

@@ -3,14 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort } from '../client/kafka-client.port';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.options';
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from '../monitoring/with-timeout';
 
 /** Broker connectivity: an admin describe-cluster that must answer within the health timeout. */
 @Injectable()
@@ -25,6 +18,18 @@ export class KafkaBrokerHealthIndicator implements OnApplicationShutdown {
 
   async isHealthy(key = 'kafka') {
     const indicator = this.health.check(key);
+    const brokers = await this.probe();
+    // Status only: broker addresses and error text stay out of the public body.
+    return brokers === undefined ? indicator.down({ reason: 'unreachable' }) : indicator.up({ brokers });
+  }
+
+  /** Whether the broker answers now (the connectivity metric). */
+  async reachable(): Promise<boolean> {
+    return (await this.probe()) !== undefined;
+  }
+
+  /** Brokers in the cluster, or undefined when it did not answer in time. */
+  private async probe(): Promise<number | undefined> {
     const timeoutMs = this.options.healthTimeoutMs ?? KAFKA_CORE_DEFAULTS.healthTimeoutMs;
     try {
       this.admin ??= this.client.admin();
@@ -33,14 +38,13 @@ export class KafkaBrokerHealthIndicator implements OnApplicationShutdown {
         admin.connect().then(() => admin.describeCluster()),
         timeoutMs,
       );
-      return indicator.up({ brokers: cluster.brokers });
+      return cluster.brokers;
     } catch {
       // A fresh admin next time: a broken connection must not stick across probes.
       const stale = this.admin;
       this.admin = undefined;
       void stale?.disconnect().catch(() => undefined);
-      // Status only: broker addresses and error text stay out of the public body.
-      return indicator.down({ reason: 'unreachable' });
+      return undefined;
     }
   }
 

@@ -1,4 +1,5 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { MetricsHooks } from '../metrics/metrics-hooks';
 import {
   KAFKA_CLIENT,
   KafkaClientPort,
@@ -39,6 +40,7 @@ export class KafkaPublisher implements OnApplicationShutdown {
   constructor(
     @Inject(KAFKA_CLIENT) private readonly client: KafkaClientPort,
     @Inject(MODULE_OPTIONS_TOKEN) private readonly options: KafkaCoreModuleOptions,
+    @Optional() hooks?: MetricsHooks,
   ) {
     const producer = { ...PUBLISHER_DEFAULTS, ...options.producer };
     this.accumulator = new RecordAccumulator(
@@ -49,6 +51,7 @@ export class KafkaPublisher implements OnApplicationShutdown {
         requestTimeoutMs: producer.sendTimeoutMs,
       },
       () => this.replaceProducer(),
+      () => hooks?.publisher,
     );
   }
 

@@ -1,4 +1,5 @@
 import { KafkaProducerPort, OutgoingRecord, RecordMetadata } from '../client/kafka-client.port';
+import type { PublisherObserver } from '../metrics/metrics-hooks';
 
 export interface AccumulatorOptions {
   /**
@@ -53,6 +54,7 @@ export class RecordAccumulator {
     private readonly producer: () => Promise<KafkaProducerPort>,
     private readonly options: AccumulatorOptions,
     private readonly onFailure: (error: Error) => void = () => undefined,
+    private readonly observe?: () => PublisherObserver | undefined,
   ) {}
 
   /**
@@ -150,7 +152,17 @@ export class RecordAccumulator {
       const batches = [...byTopic].map(([topic, records]) => ({ topic, records }));
       this.stats.requests++;
       this.stats.records += batches.reduce((sum, b) => sum + b.records.length, 0);
-      const written = await (await this.producer()).send(batches);
+      const observer = this.observe?.();
+      const started = performance.now();
+      const counts = observer ? batches.map((b) => ({ topic: b.topic, records: b.records.length })) : [];
+      let written: RecordMetadata[][];
+      try {
+        written = await (await this.producer()).send(batches);
+      } catch (error) {
+        observer?.request(counts, (performance.now() - started) / 1_000, true);
+        throw error;
+      }
+      observer?.request(counts, (performance.now() - started) / 1_000, false);
       const byTopicResult = new Map(batches.map((b, i) => [b.topic, written[i]]));
       taken.forEach((p, i) => {
         const metadata = byTopicResult.get(p.topic) as RecordMetadata[];

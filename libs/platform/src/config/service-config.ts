@@ -10,6 +10,8 @@ export interface ServiceConfig {
   /** Absent: the embedded database under `pgliteDataDir`. */
   databaseUrl?: string;
   pgliteDataDir: string;
+  /** Bearer token of the admin endpoints; absent: they refuse everyone. */
+  adminToken?: string;
   logLevels: ('error' | 'warn' | 'log' | 'debug' | 'verbose' | 'fatal')[];
 }
 
@@ -75,6 +77,12 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv =
     problems.push('DATABASE_URL must start with postgres:// or postgresql://');
   }
 
+  if (env.KAFKA_ADMIN_TOKEN && env.KAFKA_ADMIN_TOKEN.length < 16) {
+    problems.push(
+      'KAFKA_ADMIN_TOKEN must be at least 16 characters (or unset, which disables the admin endpoints)',
+    );
+  }
+
   const logLevelNames = (env.LOG_LEVEL || 'log').split(',').map((l) => l.trim());
   const unknownLevels = logLevelNames.filter((l) => !(LOG_LEVELS as readonly string[]).includes(l));
   if (unknownLevels.length > 0) {
@@ -95,6 +103,7 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv =
     replicationFactor,
     databaseUrl,
     pgliteDataDir: resolve(env.PGLITE_DATA_DIR || `.data/pglite/${service}`),
+    adminToken: env.KAFKA_ADMIN_TOKEN || undefined,
     logLevels,
   };
 }

@@ -15,6 +15,8 @@ export const SERVICE_ENV = {
   DATABASE_URL: 'DATABASE_URL',
   /** Data directory of the embedded database (only used without DATABASE_URL). */
   PGLITE_DATA_DIR: 'PGLITE_DATA_DIR',
+  /** Bearer token of the admin endpoints (/kafka/...); without it they refuse every caller. */
+  KAFKA_ADMIN_TOKEN: 'KAFKA_ADMIN_TOKEN',
   /** Nest logger levels, comma-separated (error,warn,log,debug,verbose). */
   LOG_LEVEL: 'LOG_LEVEL',
 } as const;

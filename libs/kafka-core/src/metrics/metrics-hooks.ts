@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+
+/** What the container reports per delivery attempt. */
+export interface ListenerObserver {
+  attempt(topic: string, groupId: string, listenerId: string, seconds: number): void;
+}
+
+/** What the publisher reports per produce request. */
+export interface PublisherObserver {
+  request(topics: { topic: string; records: number }[], seconds: number, failed: boolean): void;
+}
+
+/**
+ * Where the metrics plug into the publisher and the containers. A holder without dependencies, so the
+ * publisher (which the metrics' outbox gauges depend on, through the relay) need not depend on them.
+ */
+@Injectable()
+export class MetricsHooks {
+  listener?: ListenerObserver;
+  publisher?: PublisherObserver;
+}
