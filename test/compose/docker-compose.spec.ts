@@ -6,6 +6,8 @@ import {
   SERVICE_ENV,
   SERVICE_NAMES,
 } from '../../libs/platform/src/config/service-env';
+import { HEALTH_DEFAULTS } from '../../libs/kafka-core/src/kafka-core.options';
+import { KAFKA_METRICS } from '../../libs/kafka-core/src/metrics/metric-names';
 
 /*
  * No Docker engine runs where the tests run, so the dev environment (docker-compose.yml, Dockerfile and
@@ -362,14 +364,30 @@ describe('docker/prometheus/prometheus.yml', () => {
 });
 
 describe('Grafana provisioning', () => {
-  interface Panel {
-    type: string;
+  interface Target {
+    expr?: string;
     datasource?: { uid?: string };
-    targets?: { expr?: string }[];
+  }
+  interface Panel {
+    id: number;
+    type: string;
+    title?: string;
+    datasource?: { uid?: string };
+    gridPos: { x: number; y: number; w: number; h: number };
+    fieldConfig?: {
+      defaults?: { unit?: string; thresholds?: { steps: { value: number | null }[] } };
+    };
+    targets?: Target[];
     panels?: Panel[];
   }
-  const dashboard = JSON.parse(read('docker/grafana/dashboards/kafka-core.json')) as { panels: Panel[] };
+  interface Dashboard {
+    schemaVersion: number;
+    templating: { list: { name: string; query?: unknown; datasource?: { uid?: string } }[] };
+    panels: Panel[];
+  }
+  const dashboard = JSON.parse(read('docker/grafana/dashboards/kafka-core.json')) as Dashboard;
   const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+  const queryPanels = panels.filter((p) => p.targets?.length);
   const expressions = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
   const datasources = parse(read('docker/grafana/provisioning/datasources/prometheus.yml')) as {
     datasources: { uid: string; type: string; url: string }[];
@@ -377,25 +395,97 @@ describe('Grafana provisioning', () => {
   const providers = parse(read('docker/grafana/provisioning/dashboards/dashboards.yml')) as {
     providers: { options: { path: string } }[];
   };
+  const prometheus = datasources.datasources.find((d) => d.type === 'prometheus');
+
+  /** Every kafka_core_* series a query reads, as written (histograms with their _bucket suffix). */
+  const seriesIn = (expr: string): string[] => expr.match(/\bkafka_core_\w+/g) ?? [];
+  const exported = new Set(
+    Object.values(KAFKA_METRICS).flatMap((m): string[] =>
+      'buckets' in m ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name],
+    ),
+  );
+  const panelReading = (series: string): Panel | undefined =>
+    queryPanels.find((p) => p.targets?.some((t) => seriesIn(t.expr ?? '').includes(series)));
 
   it.each([
-    ['consumer lag', 'kafka_core_consumer_lag'],
-    ['dead letters', 'kafka_core_records_dead_lettered_total'],
-    ['outbox backlog', 'kafka_core_outbox_backlog'],
-    ['throughput', 'kafka_core_records_processed_total'],
-    ['errors', 'kafka_core_records_failed_total'],
-    ['processing latency', 'kafka_core_processing_duration_seconds_bucket'],
-    ['producer latency', 'kafka_core_producer_send_duration_seconds_bucket'],
-  ])('the dashboard has a panel for %s', (_, metric) => {
-    expect(expressions.some((e) => e.includes(metric))).toBe(true);
+    ['consumer lag', KAFKA_METRICS.consumerLag.name],
+    ['throughput', KAFKA_METRICS.recordsProcessed.name],
+    ['processing rate', KAFKA_METRICS.processingRate.name],
+    ['errors', KAFKA_METRICS.recordsFailed.name],
+    ['retries', KAFKA_METRICS.recordsRetried.name],
+    ['dead letters', KAFKA_METRICS.recordsDeadLettered.name],
+    ['processing latency', `${KAFKA_METRICS.processingDuration.name}_bucket`],
+    ['producer latency', `${KAFKA_METRICS.producerLatency.name}_bucket`],
+    ['records sent', KAFKA_METRICS.producerRecordsSent.name],
+    ['records failed to send', KAFKA_METRICS.producerErrors.name],
+    ['outbox backlog', KAFKA_METRICS.outboxBacklog.name],
+    ['outbox oldest age', KAFKA_METRICS.outboxOldestAge.name],
+    ['parked outbox rows', KAFKA_METRICS.outboxParkedRows.name],
+    ['outbox relay leader', KAFKA_METRICS.outboxLeader.name],
+    ['in-flight records', KAFKA_METRICS.inFlight.name],
+    ['backpressure', KAFKA_METRICS.backpressureActive.name],
+    ['broker connectivity', KAFKA_METRICS.connectivity.name],
+    ['running listeners', KAFKA_METRICS.listenerUp.name],
+  ])('the dashboard has a panel for %s (%s)', (_, series) => {
+    expect(panelReading(series)).toBeDefined();
+  });
+
+  it('queries only series kafka-core exports (KAFKA_METRICS), each filtered on the service variable', () => {
+    expect(dashboard.templating.list.map((v) => v.name)).toContain('service');
+    const referenced = expressions.flatMap(seriesIn);
+    expect(referenced.length).toBeGreaterThan(0);
+    for (const series of referenced)
+      expect({ series, exported: exported.has(series) }).toEqual({ series, exported: true });
+    for (const expr of expressions) {
+      const selectors = expr.match(/\bkafka_core_\w+(\{[^}]*\})?/g) ?? [];
+      for (const selector of selectors) expect(selector).toMatch(/\{[^}]*job=~"\$service"[^}]*\}$/);
+    }
+  });
+
+  it('takes latency quantiles from histogram buckets, keeping the le label', () => {
+    const quantiles = expressions.filter((e) => e.includes('histogram_quantile'));
+    expect(quantiles.length).toBeGreaterThan(0);
+    for (const expr of quantiles) {
+      expect(expr).toMatch(/histogram_quantile\(0?\.\d+, sum by \([^)]*\ble\b[^)]*\) \(rate\(\w+_bucket\{/);
+    }
+  });
+
+  it('draws the lag health indicator thresholds on the consumer lag panels', () => {
+    const lagPanels = queryPanels.filter((p) =>
+      p.targets?.some((t) => seriesIn(t.expr ?? '').includes(KAFKA_METRICS.consumerLag.name)),
+    );
+    expect(lagPanels.length).toBeGreaterThan(0);
+    for (const panel of lagPanels) {
+      const steps = (panel.fieldConfig?.defaults?.thresholds?.steps ?? []).map((s) => s.value);
+      expect(steps).toEqual([null, HEALTH_DEFAULTS.lag.warning, HEALTH_DEFAULTS.lag.critical]);
+    }
+  });
+
+  it('gives every panel a unique id and a title, every query panel a unit, and fits the 24-column grid', () => {
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+    for (const panel of panels) {
+      expect(panel.title).toBeTruthy();
+      expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
+    }
+    for (const panel of queryPanels) {
+      expect({ title: panel.title, unit: panel.fieldConfig?.defaults?.unit }).toEqual({
+        title: panel.title,
+        unit: expect.any(String),
+      });
+    }
   });
 
   it('queries the provisioned Prometheus datasource, which points at the prometheus service', () => {
-    const prometheus = datasources.datasources.find((d) => d.type === 'prometheus');
     expect(prometheus?.url).toBe('http://prometheus:9090');
-    const queryPanels = panels.filter((p) => p.targets?.length);
     expect(queryPanels.length).toBeGreaterThan(0);
-    for (const panel of queryPanels) expect(panel.datasource?.uid).toBe(prometheus?.uid);
+    for (const panel of queryPanels) {
+      expect(panel.datasource?.uid).toBe(prometheus?.uid);
+      for (const target of panel.targets ?? [])
+        expect(target.datasource?.uid ?? prometheus?.uid).toBe(prometheus?.uid);
+    }
+    for (const variable of dashboard.templating.list.filter((v) => v.query !== undefined)) {
+      expect(variable.datasource?.uid).toBe(prometheus?.uid);
+    }
   });
 
   it('loads dashboards from the directory the compose file mounts them into', () => {

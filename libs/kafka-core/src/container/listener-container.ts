@@ -60,6 +60,7 @@ export class ListenerContainer {
   /** Commits are per listener; record counts per topic (see tally). */
   private readonly counters = emptyCounters();
   private readonly topicCounters = new Map<string, ListenerCounters>();
+  private readonly durationSeries = new Map<string, { observe(seconds: number): void }>();
   private startedAt?: number;
   private joinedAt?: number;
   private commitTimer?: NodeJS.Timeout;
@@ -516,12 +517,14 @@ export class ListenerContainer {
       return { status: 'retry', delayMs: this.settings.recoveryDelayMs, error };
     } finally {
       this.active--;
-      observer?.attempt(
-        view.topic,
-        this.definition.groupId,
-        this.definition.id,
-        (performance.now() - started) / 1_000,
-      );
+      if (observer) {
+        let series = this.durationSeries.get(view.topic);
+        if (!series) {
+          series = observer.durations(view.topic, this.definition.groupId, this.definition.id);
+          this.durationSeries.set(view.topic, series);
+        }
+        series.observe((performance.now() - started) / 1_000);
+      }
     }
     if (ack.nackDelayMs !== undefined && outcome.status === 'success') {
       return { status: 'retry', delayMs: ack.nackDelayMs, error: new Error('nack') };

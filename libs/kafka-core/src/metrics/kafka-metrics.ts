@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { Counter, Gauge, Histogram, register } from 'prom-client';
+import { Counter, Gauge, register } from 'prom-client';
+import { FastHistogram } from './fast-histogram';
 import { KafkaListenerRegistry } from '../container/listener-registry';
 import { ListenerCounters } from '../container/listener-status';
 import { KafkaBrokerHealthIndicator } from '../health/kafka-broker.health';
@@ -31,11 +32,10 @@ export class KafkaMetrics
   implements OnModuleInit, OnApplicationShutdown, ListenerObserver, PublisherObserver
 {
   private readonly names: string[] = [];
-  private durations?: Histogram;
-  private producerLatency?: Histogram;
+  private durationsMetric?: FastHistogram;
+  private producerLatency?: { observe(value: number): void };
   private producerSent?: Counter;
   private producerFailed?: Counter;
-  private readonly durationChildren = new Map<string, { observe(value: number): void }>();
 
   constructor(
     private readonly registry: KafkaListenerRegistry,
@@ -117,21 +117,18 @@ export class KafkaMetrics
       this.gauge(KAFKA_METRICS.outboxLeader, (g) => g.set(outbox.counters()?.leader ? 1 : 0));
     }
 
-    this.durations = this.histogram(KAFKA_METRICS.processingDuration);
-    this.producerLatency = this.histogram(KAFKA_METRICS.producerLatency);
+    this.durationsMetric = this.histogram(KAFKA_METRICS.processingDuration);
+    this.producerLatency = this.histogram(KAFKA_METRICS.producerLatency).child({});
     this.producerSent = this.counter(KAFKA_METRICS.producerRecordsSent);
     this.producerFailed = this.counter(KAFKA_METRICS.producerErrors);
   }
 
-  attempt(topic: string, groupId: string, listenerId: string, seconds: number): void {
-    const key = `${listenerId}\u0000${topic}`;
-    let child = this.durationChildren.get(key);
-    if (!child) {
-      if (!this.durations) return;
-      child = this.durations.labels({ topic, group: groupId, listener: listenerId });
-      this.durationChildren.set(key, child);
-    }
-    child.observe(seconds);
+  durations(topic: string, groupId: string, listenerId: string): { observe(seconds: number): void } {
+    return (
+      this.durationsMetric?.child({ topic, group: groupId, listener: listenerId }) ?? {
+        observe: () => undefined,
+      }
+    );
   }
 
   request(topics: { topic: string; records: number }[], seconds: number, failed: boolean): void {
@@ -145,7 +142,6 @@ export class KafkaMetrics
     this.hooks.publisher = undefined;
     for (const name of this.names) register.removeSingleMetric(name);
     this.names.length = 0;
-    this.durationChildren.clear();
   }
 
   private claim(name: string): void {
@@ -183,13 +179,10 @@ export class KafkaMetrics
     });
   }
 
-  private histogram(definition: Definition): Histogram {
+  private histogram(definition: Definition): FastHistogram {
     this.claim(definition.name);
-    return new Histogram({
-      name: definition.name,
-      help: definition.help,
-      labelNames: [...definition.labelNames],
-      buckets: [...(definition.buckets ?? [])],
-    });
+    const histogram = new FastHistogram(definition.name, definition.help, definition.buckets ?? []);
+    histogram.register();
+    return histogram;
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
-/** What the container reports per delivery attempt. */
+/** Where the container reports the duration of each delivery attempt, one series per topic. */
 export interface ListenerObserver {
-  attempt(topic: string, groupId: string, listenerId: string, seconds: number): void;
+  durations(topic: string, groupId: string, listenerId: string): { observe(seconds: number): void };
 }
 
 /** What the publisher reports per produce request. */
