@@ -182,8 +182,13 @@ export function isRetriable(error: unknown): boolean {
   return (error as { retriable?: boolean } | undefined)?.retriable === true;
 }
 
+export interface AdminOptions {
+  /** Retries of retriable errors inside one call; default none (callers own their retrying). */
+  retries?: number;
+}
+
 export interface KafkaClientPort {
-  admin(): KafkaAdminPort;
+  admin(options?: AdminOptions): KafkaAdminPort;
   consumer(config: ConsumerConfig): KafkaConsumerPort;
   producer(config?: ProducerConfig): KafkaProducerPort;
 }

@@ -24,6 +24,7 @@ import {
   KafkaClientPort,
   KafkaConsumerPort,
   KafkaProducerPort,
+  AdminOptions,
   PartitionLag,
   CompressionCodec,
   ProduceError,
@@ -100,10 +101,24 @@ class KafkajsAdmin implements KafkaAdminPort {
   }
 
   async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
-    const committed = await this.admin.fetchOffsets({ groupId, topics });
+    // End offsets first: fetching them loads the cluster metadata the group lookup needs (a fresh
+    // admin client has no brokers in its pool yet, and it does not retry).
+    const endsByTopic = new Map<string, Awaited<ReturnType<Admin['fetchTopicOffsets']>>>();
+    for (const topic of topics) endsByTopic.set(topic, await this.admin.fetchTopicOffsets(topic));
+    // kafkajs does not retry this call; a coordinator still loading answers NOT_COORDINATOR at first.
+    let committed: Awaited<ReturnType<Admin['fetchOffsets']>> = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        committed = await this.admin.fetchOffsets({ groupId, topics });
+        break;
+      } catch (error) {
+        if (attempt >= 5 || (error as { retriable?: boolean }).retriable !== true) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
     const lags: PartitionLag[] = [];
     for (const topic of topics) {
-      const ends = await this.admin.fetchTopicOffsets(topic);
+      const ends = endsByTopic.get(topic) ?? [];
       const group = committed.find((t) => t.topic === topic)?.partitions ?? [];
       for (const end of ends) {
         const offset = group.find((p) => p.partition === end.partition)?.offset;
@@ -415,7 +430,11 @@ export class KafkajsClient implements KafkaClientPort {
     this.adminKafka = new Kafka({ ...config, retry: { retries: 0 } });
   }
 
-  admin(): KafkaAdminPort {
+  admin(options: AdminOptions = {}): KafkaAdminPort {
+    if (options.retries) {
+      // Group lookups answer "coordinator not available" for a while after a group or broker starts.
+      return new KafkajsAdmin(this.kafka.admin({ retry: { retries: options.retries } }));
+    }
     return new KafkajsAdmin(this.adminKafka.admin({ retry: { retries: 0 } }));
   }
 

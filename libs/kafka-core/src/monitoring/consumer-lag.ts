@@ -43,7 +43,7 @@ export class ConsumerLagMonitor implements OnApplicationShutdown {
   private async compute(): Promise<ListenerLag[]> {
     const timeoutMs = this.options.healthTimeoutMs ?? KAFKA_CORE_DEFAULTS.healthTimeoutMs;
     try {
-      this.admin ??= this.client.admin();
+      this.admin ??= this.client.admin({ retries: 3 });
       const admin = this.admin;
       await withTimeout(admin.connect(), timeoutMs);
       const listeners = this.registry.list().filter((status) => status.topics.length > 0);
