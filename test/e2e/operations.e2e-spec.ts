@@ -95,7 +95,12 @@ describe('operations: metrics, health and admin of a running service', () => {
     // Exact counts need this instance to own every partition of the group.
     await until(async () => {
       const view = await listener();
-      return view.state === 'running' && (view.assignment[TOPICS.loggingEvents] ?? []).length === 3;
+      const owned = view.assignment[TOPICS.loggingEvents] ?? [];
+      if (view.state === 'running' && owned.length === 3) return true;
+      throw new Error(
+        `${LISTENER} holds partitions [${owned}] of ${TOPICS.loggingEvents}; another member of group ` +
+          `${GROUP} (a suite running the logging-service at the same time?) holds the rest`,
+      );
     });
   });
 
@@ -171,7 +176,8 @@ describe('operations: metrics, health and admin of a running service', () => {
   it('counts handled, dead-lettered and committed records in /metrics', async () => {
     await produce(TOPICS.loggingEvents, [
       ...operationLogs(N, 0),
-      { key: 'poison', value: '{not json', headers: { 'event-id': randomUUID() } },
+      // A key of its own: walking-skeleton finds its poison record on the dead-letter topic by key.
+      { key: uniqueName('ops-poison'), value: '{not json', headers: { 'event-id': randomUUID() } },
     ]);
 
     await until(async () => (await storedRows()) === N);

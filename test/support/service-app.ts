@@ -1,3 +1,6 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamicModule, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureApp, loadServiceConfig, ServiceConfig, ServiceName } from '@app/platform';
@@ -22,11 +25,64 @@ export async function startService(
     ...loadServiceConfig(service, { LOG_LEVEL: 'warn', ...env }),
     host: '127.0.0.1',
   };
-  const moduleRef = await Test.createTestingModule({ imports: [root.register(config)] }).compile();
-  const app = configureApp(moduleRef.createNestApplication({ logger: config.logLevels }));
-  await app.listen(0, '127.0.0.1');
-  const url = await app.getUrl();
-  return { app, url: url.replace('[::1]', '127.0.0.1'), config, close: () => app.close() };
+  const release = await lockService(service, config.kafkaBrokers.join(','));
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [root.register(config)] }).compile();
+    const app = configureApp(moduleRef.createNestApplication({ logger: config.logLevels }));
+    await app.listen(0, '127.0.0.1');
+    const url = await app.getUrl();
+    const close = async () => {
+      try {
+        await app.close();
+      } finally {
+        release();
+      }
+    };
+    return { app, url: url.replace('[::1]', '127.0.0.1'), config, close };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * A service's listeners have fixed group ids, so two suites running the same service against the
+ * same broker at once (jest runs two files in parallel) would split its partitions between them. A
+ * lock directory per service and broker makes them take turns; a lock whose owner died is taken over.
+ */
+async function lockService(service: string, brokers: string, timeoutMs = 180_000): Promise<() => void> {
+  const dir = join(tmpdir(), `kafka-core-e2e-${service}-${brokers.replace(/[^0-9a-z]+/gi, '_')}.lock`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      return () => rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    } catch {
+      // Being written right now; look again shortly.
+    }
+    if (Number.isInteger(owner) && owner !== process.pid && !alive(owner)) {
+      rmSync(dir, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`${service} is still in use by another suite (${dir})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Polls until `probe` returns a value (not undefined) or the time is up. */

@@ -148,9 +148,11 @@ export class ListenerContainer {
     });
     consumer.onGroupJoin((assignment) => this.onAssigned(assignment));
     consumer.onRebalancing(() => void this.flush().catch(() => undefined));
-    consumer.onCrash((error, restart) =>
-      this.logger.error(`consumer crashed (${restart ? 'restarting' : 'not restarting'}): ${error.message}`),
-    );
+    consumer.onCrash((error, restart) => {
+      this.logger.error(`consumer crashed (${restart ? 'restarting' : 'not restarting'}): ${error.message}`);
+      // Without a restart nothing consumes any more: health must say so rather than "running".
+      if (!restart) this.state = 'failed';
+    });
     try {
       await consumer.connect();
       await consumer.subscribe(this.subscription(), this.definition.fromBeginning);
