@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { topicsFor } from '@app/contracts';
 import { PlatformModule, ServiceConfig } from '@app/platform';
+import { AuditStore } from './audit/audit-store';
 import { LogEntriesController } from './log-entries/log-entries.controller';
 import { LogEntriesRepository } from './log-entries/log-entries.repository';
 import { OperationLogListener } from './log-entries/operation-log.listener';
@@ -18,7 +19,7 @@ export class LoggingServiceModule {
         }),
       ],
       controllers: [LogEntriesController],
-      providers: [LogEntriesRepository, OperationLogListener],
+      providers: [LogEntriesRepository, OperationLogListener, AuditStore],
     };
   }
 }

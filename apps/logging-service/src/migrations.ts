@@ -22,4 +22,44 @@ export const LOGGING_MIGRATIONS: SqlMigration[] = [
       CREATE INDEX log_entries_service_time_idx ON log_entries (service, occurred_at DESC);
     `,
   },
+  {
+    name: '0002_audit_events',
+    up: `
+      -- One row per audited event: one stream per audited entity, a version per event in the stream,
+      -- a global position for stable keyset paging, and a hash chain per stream for tamper evidence.
+      CREATE TABLE audit_events (
+        position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_id       text NOT NULL UNIQUE,
+        stream_id      text NOT NULL,
+        version        integer NOT NULL CHECK (version >= 1),
+        event_type     text NOT NULL,
+        action         char(1) NOT NULL CHECK (action IN ('C', 'R', 'U', 'D', 'E')),
+        actor          text NOT NULL,
+        outcome        text NOT NULL,
+        source_service text NOT NULL,
+        purpose        text,
+        patient_id     text,
+        data           jsonb NOT NULL,
+        correlation_id text,
+        causation_id   text,
+        occurred_at    timestamptz NOT NULL,
+        recorded_at    timestamptz NOT NULL DEFAULT now(),
+        prev_hash      text,
+        hash           text NOT NULL,
+        UNIQUE (stream_id, version)
+      );
+      CREATE INDEX audit_events_actor_idx ON audit_events (actor, position);
+      CREATE INDEX audit_events_patient_idx ON audit_events (patient_id, position);
+
+      -- Append-only: the database itself refuses to change or remove history.
+      CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+      END $$;
+      CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+      CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+    `,
+  },
 ];
