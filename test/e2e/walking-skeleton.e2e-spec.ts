@@ -5,6 +5,7 @@ import { DLT_HEADERS } from '@app/kafka-core';
 import { MonolithModule } from '../../apps/monolith/src/monolith.module';
 import { LoggingServiceModule } from '../../apps/logging-service/src/logging-service.module';
 import type { LogEntry } from '../../apps/logging-service/src/log-entries/log-entries.repository';
+import { AuditStore } from '../../apps/logging-service/src/audit/audit-store';
 import { endOffsetSum, rawKafka, testBrokers, uniqueName } from '../support/kafka';
 import { eventually, RunningService, startService } from '../support/service-app';
 
@@ -184,5 +185,39 @@ describe('walking skeleton: operation logs from the monolith to the logging-serv
       // Status only: no broker address leaks into the public body.
       expect(JSON.stringify(body)).not.toContain(testBrokers()[0]);
     }
+  });
+  it('appends audit events from audit-events to their stream once, chained', async () => {
+    const streamId = `Patient/${uniqueName('p')}`;
+    const record = (n: number, data: Record<string, unknown>) => ({
+      key: streamId,
+      value: JSON.stringify({
+        streamId,
+        eventType: n === 1 ? 'patient.created' : 'patient.updated',
+        action: n === 1 ? 'C' : 'U',
+        actor: 'Practitioner/7',
+        outcome: 'success',
+        sourceService: 'monolith',
+        data,
+        occurredAt: new Date(Date.UTC(2026, 0, n)).toISOString(),
+      }),
+      headers: { 'event-id': `${streamId}-${n}`, 'event-type': 'audit.recorded' },
+    });
+    const producer = rawKafka().producer();
+    await producer.connect();
+    try {
+      const first = record(1, { name: 'Ada' });
+      // The first event delivered twice: the inbox and the store keep one.
+      await producer.send({ topic: TOPICS.auditEvents, messages: [first, first, record(2, { ward: 'B' })] });
+    } finally {
+      await producer.disconnect();
+    }
+    const store = logging.app.get(AuditStore);
+    const history = await eventually(async () => {
+      const events = await store.history(streamId);
+      return events.length >= 2 ? events : undefined;
+    });
+    expect(history.map((e) => e.version)).toEqual([1, 2]);
+    expect(await store.verify(streamId)).toEqual({ streamId, valid: true, checked: 2 });
+    expect((await store.stateAsOf(streamId, {})).state).toEqual({ name: 'Ada', ward: 'B' });
   });
 });

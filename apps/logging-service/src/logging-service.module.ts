@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { topicsFor } from '@app/contracts';
 import { PlatformModule, ServiceConfig } from '@app/platform';
+import { AuditEventListener } from './audit/audit-event.listener';
 import { AuditStore } from './audit/audit-store';
 import { LogEntriesController } from './log-entries/log-entries.controller';
 import { LogEntriesRepository } from './log-entries/log-entries.repository';
@@ -19,7 +20,7 @@ export class LoggingServiceModule {
         }),
       ],
       controllers: [LogEntriesController],
-      providers: [LogEntriesRepository, OperationLogListener, AuditStore],
+      providers: [LogEntriesRepository, OperationLogListener, AuditStore, AuditEventListener],
     };
   }
 }

@@ -1,2 +1,3 @@
 export * from './topics';
 export * from './events/operation-log.event';
+export * from './events/audit.event';
