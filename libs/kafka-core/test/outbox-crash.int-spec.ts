@@ -1,5 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Admin } from 'kafkajs';
 import { Database, migrate, openDatabase, SqlExecutor } from '@app/database';
@@ -14,6 +12,7 @@ import {
   Payload,
   Tx,
 } from '@app/kafka-core';
+import { FixtureProcess, spawnFixture } from './fixtures/spawn-fixture';
 import { endOffsetSum, rawKafka, testBrokers, uniqueName } from '../../../test/support/kafka';
 import {
   collect,
@@ -26,7 +25,6 @@ import {
   until,
 } from '../../../test/support/listener-app';
 
-const FIXTURES = join(__dirname, 'fixtures');
 const SCHEMA = 'orders';
 
 /**
@@ -44,43 +42,17 @@ async function newTopic(admin: Admin, prefix: string, partitions: number): Promi
   }
 }
 
-interface RelayProcess {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-const processes: RelayProcess[] = [];
+const processes: FixtureProcess[] = [];
 
 /** Runs fixtures/relay-process.ts in a child process against the suite's database. */
-function startRelayProcess(databaseUrl: string, env: Record<string, string>): RelayProcess {
-  const child = spawn(
-    process.execPath,
-    ['-r', join(FIXTURES, 'register.js'), join(FIXTURES, 'relay-process.ts')],
-    {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: testBrokers().join(','),
-        DATABASE_URL: databaseUrl,
-        SCHEMA,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const handle = { child, exited, output: () => output };
+function startRelayProcess(databaseUrl: string, env: Record<string, string>): FixtureProcess {
+  const handle = spawnFixture('relay-process.ts', { DATABASE_URL: databaseUrl, SCHEMA, ...env });
   processes.push(handle);
   return handle;
 }
 
 /** Waits for the condition, and names what the relay process printed when it never comes true. */
-async function untilWith(relay: RelayProcess, condition: () => boolean | Promise<boolean>) {
+async function untilWith(relay: FixtureProcess, condition: () => boolean | Promise<boolean>) {
   try {
     await until(condition);
   } catch (error) {
@@ -88,7 +60,7 @@ async function untilWith(relay: RelayProcess, condition: () => boolean | Promise
   }
 }
 
-const lines = (relay: RelayProcess) => relay.output().split('\n');
+const lines = (relay: FixtureProcess) => relay.output().split('\n');
 
 function keyOrderViolations(handled: Sequenced[]): string[] {
   const last = new Map<string, number>();

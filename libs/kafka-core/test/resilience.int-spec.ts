@@ -1,11 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Admin, Producer } from 'kafkajs';
 import { Ctx, KafkaContext, KafkaListener, KafkaListenerRegistry, Payload } from '@app/kafka-core';
-import { rawKafka, testBrokers, uniqueName } from '../../../test/support/kafka';
+import { FixtureProcess, spawnFixture } from './fixtures/spawn-fixture';
+import { rawKafka, uniqueName } from '../../../test/support/kafka';
 import {
   committedOffsets,
   createTopic,
@@ -19,7 +19,6 @@ import {
 import { eventually } from '../../../test/support/service-app';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const FIXTURES = join(__dirname, 'fixtures');
 
 interface HandledLine {
   id: string;
@@ -62,31 +61,11 @@ function duplicatesOf(ids: string[]): number {
   return ids.length - new Set(ids).size;
 }
 
-interface ListenerProcess {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-const processes: ListenerProcess[] = [];
+const processes: FixtureProcess[] = [];
 
 /** Runs fixtures/listener-process.ts in a child process with the library's TypeScript sources. */
-function startListenerProcess(env: Record<string, string>): ListenerProcess {
-  const child = spawn(
-    process.execPath,
-    ['-r', join(FIXTURES, 'register.js'), join(FIXTURES, 'listener-process.ts')],
-    {
-      env: { ...process.env, KAFKA_BROKERS: testBrokers().join(','), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const handle = { child, exited, output: () => output };
+function startListenerProcess(env: Record<string, string>): FixtureProcess {
+  const handle = spawnFixture('listener-process.ts', env);
   processes.push(handle);
   return handle;
 }
@@ -103,7 +82,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'tim
 }
 
 /** Polls `probe`, and names what the child process printed when it never comes true. */
-async function eventuallyWith<T>(proc: ListenerProcess, probe: () => Promise<T | undefined>, everyMs = 100) {
+async function eventuallyWith<T>(proc: FixtureProcess, probe: () => Promise<T | undefined>, everyMs = 100) {
   try {
     return await eventually(probe, 30_000, everyMs);
   } catch (error) {

@@ -1,8 +1,7 @@
-import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import { KafkaListenerRegistry } from '../container/listener-registry';
 import { ListenerStatus } from '../container/listener-status';
 import { lagLevel } from '../health/kafka-lag.health';
-import { Inject } from '@nestjs/common';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { HEALTH_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.options';
 import { ConsumerLagMonitor, ListenerLag } from '../monitoring/consumer-lag';

@@ -97,7 +97,6 @@ export class ListenerContainer {
       counters.deadLettered += c.deadLettered;
       counters.skipped += c.skipped;
     }
-    const oldest = this.oldestInFlight();
     return {
       id: this.definition.id,
       groupId: this.definition.groupId,
@@ -109,8 +108,7 @@ export class ListenerContainer {
       assignment: this.assignment,
       inFlight: this.offsets.totalInFlight,
       backpressure: this.backpressure(),
-      oldestInFlightSince: oldest?.since,
-      oldestInFlight: oldest,
+      oldestInFlight: this.oldestInFlight(),
       counters,
       countersByTopic,
     };

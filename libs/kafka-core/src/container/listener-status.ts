@@ -27,9 +27,7 @@ export interface ListenerStatus {
   inFlight: number;
   /** True while the in-flight bound holds fetching back. */
   backpressure: boolean;
-  /** Since when the oldest unfinished record waits (ms since epoch), for stuck detection. */
-  oldestInFlightSince?: number;
-  /** That record. */
+  /** The oldest unfinished record and since when it waits (ms since epoch), for stuck detection. */
   oldestInFlight?: { topic: string; partition: number; offset: string; since: number };
   /** Totals over all topics (commits are per listener). */
   counters: ListenerCounters;

@@ -107,19 +107,19 @@ describe('PartitionOffsetTracker', () => {
   it('reports when the oldest pending offset was tracked', () => {
     let now = 1000;
     const tracker = new PartitionOffsetTracker(0n, () => now);
-    expect(tracker.oldestPendingSince()).toBeUndefined();
+    expect(tracker.oldestPending()?.since).toBeUndefined();
     tracker.track(0n);
     now = 2000;
     tracker.track(1n);
     now = 3000;
     tracker.track(2n);
-    expect(tracker.oldestPendingSince()).toBe(1000);
+    expect(tracker.oldestPending()?.since).toBe(1000);
     tracker.complete(1n);
-    expect(tracker.oldestPendingSince()).toBe(1000);
+    expect(tracker.oldestPending()?.since).toBe(1000);
     tracker.complete(0n);
-    expect(tracker.oldestPendingSince()).toBe(3000);
+    expect(tracker.oldestPending()?.since).toBe(3000);
     tracker.complete(2n);
-    expect(tracker.oldestPendingSince()).toBeUndefined();
+    expect(tracker.oldestPending()?.since).toBeUndefined();
   });
 
   it('forgets everything on reset and accepts earlier offsets again', () => {
@@ -132,7 +132,7 @@ describe('PartitionOffsetTracker', () => {
     expect(tracker.hasUncommitted()).toBe(false);
     expect(tracker.inFlight).toBe(0);
     expect(tracker.pending()).toEqual([]);
-    expect(tracker.oldestPendingSince()).toBeUndefined();
+    expect(tracker.oldestPending()?.since).toBeUndefined();
     expect(tracker.complete(2n)).toBe(false);
 
     trackAll(tracker, [1, 2]);
@@ -245,6 +245,6 @@ describe('OffsetTracker', () => {
     const offsets = new OffsetTracker(() => 42);
     const a0 = offsets.forPartition('a', 0);
     a0.track(0n);
-    expect(a0.oldestPendingSince()).toBe(42);
+    expect(a0.oldestPending()?.since).toBe(42);
   });
 });

@@ -86,12 +86,7 @@ export class PartitionOffsetTracker {
     return this.pendingSince.size;
   }
 
-  /** When the oldest pending offset was tracked (clock ms), for detecting a stuck record. */
-  oldestPendingSince(): number | undefined {
-    return this.oldestPending()?.since;
-  }
-
-  /** The oldest pending offset and when it was tracked. */
+  /** The oldest pending offset and when it was tracked (clock ms), for detecting a stuck record. */
   oldestPending(): { offset: bigint; since: number } | undefined {
     if (this.head >= this.tracked.length) return undefined;
     const offset = this.tracked[this.head];

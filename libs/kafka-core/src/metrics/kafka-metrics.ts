@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, register } from 'prom-client';
 import { FastHistogram } from './fast-histogram';
 import { KafkaListenerRegistry } from '../container/listener-registry';
@@ -43,7 +43,7 @@ export class KafkaMetrics
     private readonly rates: ProcessingRates,
     private readonly broker: KafkaBrokerHealthIndicator,
     private readonly hooks: MetricsHooks,
-    @Optional() @Inject(OutboxRelayService) private readonly outbox?: OutboxRelayService,
+    private readonly outbox: OutboxRelayService,
   ) {}
 
   onModuleInit(): void {
@@ -97,7 +97,7 @@ export class KafkaMetrics
     );
 
     const outbox = this.outbox;
-    if (outbox?.enabled) {
+    if (outbox.enabled) {
       const backlog = () => outbox.backlog()?.catch(() => undefined);
       this.gauge(KAFKA_METRICS.outboxBacklog, async (g) => {
         const b = await backlog();
