@@ -28,7 +28,7 @@ export {
 export { KafkaPublisher, SendOptions, SendResult, BatchEntry } from './producer/kafka-publisher';
 export { EventOptions, MAX_HEADER_VALUE_LENGTH } from './producer/envelope';
 export { PublishTimeoutError } from './producer/record-accumulator';
-export { KafkaOutbox, OutboxEntry } from './outbox/kafka-outbox';
+export { KafkaOutbox, OutboxEntry, OutboxEventOptions } from './outbox/kafka-outbox';
 export {
   OutboxRelay,
   OutboxRelayOptions,

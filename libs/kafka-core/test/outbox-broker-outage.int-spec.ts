@@ -123,7 +123,7 @@ describe('outbox relay across a broker outage (private broker, PostgreSQL)', () 
 
     await kafka.startNode(node.id);
     await until(async () => (await relay.backlog()).pending === 0, 45_000);
-    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeMs: 0, parked: 0 });
+    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeMs: 0, scheduled: 0, parked: 0 });
     expect(relay.counters.published).toBe(ids.size);
 
     const consumer: Consumer = rawKafka(kafka.brokers).consumer({

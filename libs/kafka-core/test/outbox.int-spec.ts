@@ -165,7 +165,34 @@ describe.each(['postgres', 'pglite'] as const)('transactional outbox on %s (real
     expect(relay.counters.published).toBe(1);
     expect((await db.query('SELECT 1 FROM orders')).rowCount).toBe(0);
     expect((await db.query('SELECT 1 FROM kafka_outbox')).rowCount).toBe(0);
-    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeMs: 0, parked: 0 });
+    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeMs: 0, scheduled: 0, parked: 0 });
+  });
+
+  it('a scheduled event is published once due, not before, and holds back no other event of its key', async () => {
+    const topic = await createTopic(admin, 'outbox-scheduled', 1);
+    const relay = startRelay(db);
+    const committedAt = Date.now();
+    await db.transaction(async (tx) => {
+      await outbox.enqueue(tx, new ItemChanged('k', 0, 'later'), { topic, key: 'k', delayMs: 2_500 });
+      await outbox.enqueue(tx, new ItemChanged('k', 1, 'now'), { topic, key: 'k' });
+    });
+    await expect(
+      db.transaction((tx) => outbox.enqueue(tx, new ItemChanged('k', 2), { topic, delayMs: -1 })),
+    ).rejects.toThrow('delayMs must be a number of ms from 0');
+
+    // The immediate event of the same key is not held behind the scheduled one.
+    await until(async () => (await endOffsetSum(admin, topic)) === 1, 10_000);
+    const waiting = await relay.backlog();
+    expect(waiting).toMatchObject({ pending: 0, scheduled: 1, parked: 0 });
+    expect(waiting.oldestAgeMs).toBe(0);
+
+    await until(async () => (await endOffsetSum(admin, topic)) === 2, 15_000);
+    expect(Date.now() - committedAt).toBeGreaterThanOrEqual(2_500);
+    const observer = await observe(topic);
+    afterThis.push(() => observer.stop());
+    await until(async () => observer.received.length === 2);
+    expect(observer.received.map((r) => r.value.note)).toEqual(['now', 'later']);
+    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeMs: 0, scheduled: 0, parked: 0 });
   });
 
   it('a sleeping relay is woken by the commit, not by its poll; a stopped one leaves writers silent', async () => {
@@ -261,7 +288,7 @@ describe.each(['postgres', 'pglite'] as const)('transactional outbox on %s (real
     }
     expect(relay.counters.published).toBe(total);
     expect(relay.counters.parked).toBe(0);
-    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeMs: 0, parked: 0 });
+    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeMs: 0, scheduled: 0, parked: 0 });
     expect((await db.query('SELECT 1 FROM kafka_outbox')).rowCount).toBe(0);
   });
 

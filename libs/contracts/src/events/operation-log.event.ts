@@ -1,5 +1,15 @@
 import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import {
+  IsDate,
+  IsIn,
+  IsNotEmpty,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { EventContract } from '@app/kafka-core';
 import { TOPICS } from '../topics';
 
@@ -31,9 +41,16 @@ export class OperationLogEvent {
   @MaxLength(2000)
   message: string;
 
+  /** Domain details; `patientId`, `ward` and `painScore` here become analytics dimensions. */
   @IsOptional()
   @IsObject()
   context?: Record<string, unknown>;
+
+  /** How long the operation took, for latency percentiles. */
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  durationMs?: number;
 
   @Type(() => Date)
   @IsDate()

@@ -47,10 +47,12 @@ export interface OutboxRelayCounters {
 }
 
 export interface OutboxBacklog {
-  /** Rows waiting to be published. */
+  /** Rows due and waiting to be published (scheduled rows not yet due are not counted). */
   pending: number;
-  /** Age of the oldest waiting row, in ms (0 when none). */
+  /** How long the longest-waiting due row has been due, in ms (0 when none). */
   oldestAgeMs: number;
+  /** Rows scheduled for later (`delayMs`), not yet due. */
+  scheduled: number;
   /** Rows parked in kafka_outbox_dead. */
   parked: number;
 }
@@ -135,16 +137,29 @@ export class OutboxRelay {
   }
 
   async backlog(): Promise<OutboxBacklog> {
-    const { rows } = await this.db.query<{ pending: string; oldest_ms: string | null; parked: string }>(
-      `SELECT (SELECT count(*) FROM kafka_outbox WHERE published_at IS NULL) AS pending,
-              (SELECT extract(epoch FROM now() - min(created_at)) * 1000 FROM kafka_outbox
-                WHERE published_at IS NULL) AS oldest_ms,
+    // A row is due from its schedule (available_at) if it never failed; a failed row's available_at
+    // is its backoff, so it counts from creation and keeps ageing while it retries.
+    const { rows } = await this.db.query<{
+      pending: string;
+      oldest_ms: string | null;
+      scheduled: string;
+      parked: string;
+    }>(
+      `WITH waiting AS (
+         SELECT CASE WHEN attempts > 0 THEN created_at ELSE available_at END AS due_since
+           FROM kafka_outbox
+          WHERE published_at IS NULL AND (attempts > 0 OR available_at <= now()))
+       SELECT (SELECT count(*) FROM waiting) AS pending,
+              (SELECT extract(epoch FROM now() - min(due_since)) * 1000 FROM waiting) AS oldest_ms,
+              (SELECT count(*) FROM kafka_outbox
+                WHERE published_at IS NULL AND attempts = 0 AND available_at > now()) AS scheduled,
               (SELECT count(*) FROM kafka_outbox_dead) AS parked`,
     );
     const row = rows[0];
     return {
       pending: Number(row.pending),
       oldestAgeMs: row.oldest_ms === null ? 0 : Math.max(0, Math.round(Number(row.oldest_ms))),
+      scheduled: Number(row.scheduled),
       parked: Number(row.parked),
     };
   }
@@ -240,7 +255,12 @@ export class OutboxRelay {
     await this.setIdle(connection, true);
     try {
       if (
-        (await connection.query(`SELECT 1 FROM kafka_outbox WHERE published_at IS NULL LIMIT 1`)).rowCount > 0
+        // Only due rows: one scheduled for later (or backing off) is picked up by the poll.
+        (
+          await connection.query(
+            `SELECT 1 FROM kafka_outbox WHERE published_at IS NULL AND available_at <= now() LIMIT 1`,
+          )
+        ).rowCount > 0
       )
         return;
       await this.idle(this.options.pollIntervalMs);

@@ -1,4 +1,4 @@
-import { ConfigError, loadServiceConfig, schemaFor } from './service-config';
+import { ConfigError, loadServiceConfig, readSettings, schemaFor } from './service-config';
 
 describe('loadServiceConfig', () => {
   it('applies the documented defaults', () => {
@@ -58,5 +58,43 @@ describe('loadServiceConfig', () => {
         schemaFor(s as never),
       ),
     ).toEqual(['monolith', 'logging', 'analytics', 'notification']);
+  });
+});
+
+describe('readSettings', () => {
+  const read = (env: NodeJS.ProcessEnv) =>
+    readSettings('notification-service', env, (r) => ({
+      level: r.int('MAX_LEVEL', 3, 1, 5),
+      webhook: r.url('WEBHOOK_URL'),
+      readers: r.pairs('READERS', 16),
+    }));
+
+  it('applies defaults and reads valid values', () => {
+    expect(read({})).toEqual({ level: 3, webhook: undefined, readers: new Map() });
+    expect(
+      read({ MAX_LEVEL: '5', WEBHOOK_URL: 'https://pager.example/hook', READERS: 'alice:0123456789abcdef' }),
+    ).toEqual({
+      level: 5,
+      webhook: 'https://pager.example/hook',
+      readers: new Map([['0123456789abcdef', 'alice']]),
+    });
+  });
+
+  it('reports every malformed variable at once, without echoing secrets', () => {
+    let error: unknown;
+    try {
+      read({ MAX_LEVEL: '9', WEBHOOK_URL: 'ftp://x', READERS: 'alice:short,:0123456789abcdef' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect((error as ConfigError).problems).toHaveLength(4);
+    expect(message).toContain('MAX_LEVEL must be an integer from 1 to 5, got "9"');
+    expect(message).toContain('WEBHOOK_URL must be an http:// or https:// URL');
+    expect(message).toContain('"alice" is not');
+    expect(message).toContain('an entry without a name is not');
+    expect(message).not.toContain('short');
+    expect(message).not.toContain('0123456789abcdef');
   });
 });

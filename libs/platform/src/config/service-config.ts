@@ -13,6 +13,8 @@ export interface ServiceConfig {
   /** Bearer token of the admin endpoints; absent: they refuse everyone. */
   adminToken?: string;
   logLevels: ('error' | 'warn' | 'log' | 'debug' | 'verbose' | 'fatal')[];
+  /** The environment this was read from; a service reads its own settings from it (`readSettings`). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** Every problem with the environment at once, so a misconfigured service is fixed in one pass. */
@@ -105,5 +107,76 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv =
     pgliteDataDir: resolve(env.PGLITE_DATA_DIR || `.data/pglite/${service}`),
     adminToken: env.KAFKA_ADMIN_TOKEN || undefined,
     logLevels,
+    env,
   };
+}
+
+/** Reads a service's own variables, collecting every problem instead of stopping at the first. */
+export class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  /** The raw value; absent or empty reads as undefined. */
+  string(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    return intInRange(name, this.string(name), fallback, min, max, this.problems);
+  }
+
+  /** An http(s) URL, or undefined when unset. */
+  url(name: string): string | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    try {
+      const url = new URL(raw);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return raw;
+    } catch {
+      // Reported below.
+    }
+    this.problems.push(`${name} must be an http:// or https:// URL, got "${raw}"`);
+    return undefined;
+  }
+
+  /** Comma-separated `name:secret` pairs, e.g. credentials mapped to the identity they stand for. */
+  pairs(name: string, minSecretLength: number): Map<string, string> {
+    const result = new Map<string, string>();
+    const raw = this.string(name);
+    if (raw === undefined) return result;
+    for (const item of raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const at = item.indexOf(':');
+      const key = at > 0 ? item.slice(0, at).trim() : '';
+      const secret = at > 0 ? item.slice(at + 1).trim() : '';
+      if (!key || secret.length < minSecretLength) {
+        this.problems.push(
+          `${name} must be comma-separated name:secret pairs with secrets of at least ${minSecretLength} characters; ` +
+            (key ? `"${key}" is not` : 'an entry without a name is not'),
+        );
+        continue;
+      }
+      result.set(secret, key);
+    }
+    return result;
+  }
+}
+
+/**
+ * A service's own settings from its environment: every problem at once, as a ConfigError the
+ * bootstrap prints as one message (e.g. `readSettings('monolith', config.env, (env) => ({ ... }))`).
+ */
+export function readSettings<T>(
+  service: ServiceName,
+  env: NodeJS.ProcessEnv,
+  read: (reader: EnvReader) => T,
+): T {
+  const reader = new EnvReader(env);
+  const settings = read(reader);
+  if (reader.problems.length > 0) throw new ConfigError(service, reader.problems);
+  return settings;
 }

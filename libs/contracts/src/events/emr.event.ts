@@ -1,0 +1,106 @@
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsDate,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  MaxLength,
+  Min,
+  ValidateNested,
+  ArrayMaxSize,
+} from 'class-validator';
+import { EventContract } from '@app/kafka-core';
+import { TOPICS } from '../topics';
+
+export class EmrDemographics {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  givenName: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  familyName: string;
+
+  /** ISO date, e.g. 1961-04-12. */
+  @IsISO8601({ strict: true })
+  birthDate: string;
+
+  @IsOptional()
+  @IsIn(['female', 'male', 'other', 'unknown'])
+  sex?: string;
+}
+
+export class EmrAllergy {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  substance: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  reaction?: string;
+}
+
+export class EmrMedication {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  dose?: string;
+}
+
+/**
+ * The EMR's full view of one patient at one EMR version (event-carried state transfer): applying it
+ * replaces demographics, allergies and medications, unless a newer version was applied already.
+ * Keyed by MRN, so one patient's updates are consumed in order; duplicates and stragglers are still
+ * expected (redelivery, EMR retries) and are ignored by version.
+ */
+@EventContract<EmrPatientUpdatedEvent>({
+  topic: TOPICS.emrSyncEvents,
+  type: 'emr.patient-updated',
+  version: 1,
+  key: (e) => e.mrn,
+})
+export class EmrPatientUpdatedEvent {
+  /** Medical record number: the patient's identity shared by the EMR and the monolith. */
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(50)
+  mrn: string;
+
+  /** The EMR's record version; only a higher one changes the stored patient. */
+  @IsInt()
+  @Min(1)
+  emrVersion: number;
+
+  @ValidateNested()
+  @Type(() => EmrDemographics)
+  demographics: EmrDemographics;
+
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => EmrAllergy)
+  allergies: EmrAllergy[];
+
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => EmrMedication)
+  medications: EmrMedication[];
+
+  @Type(() => Date)
+  @IsDate()
+  receivedAt: Date;
+}
