@@ -9,6 +9,8 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 
+const { DEV_DEFAULTS } = require('./dev-defaults');
+
 const root = path.resolve(__dirname, '..');
 const SERVICES = [
   ['monolith', 3000, 'MONOLITH_PORT'],
@@ -112,6 +114,7 @@ function startServices(brokers) {
   return SERVICES.map(([name, defaultPort, portVar], i) => {
     const port = Number(process.env[portVar] || defaultPort);
     const env = {
+      ...DEV_DEFAULTS,
       ...process.env,
       KAFKA_BROKERS: brokers,
       PORT: String(port),
@@ -219,10 +222,14 @@ async function main() {
     console.log(`  ${s.name.padEnd(22)} http://127.0.0.1:${s.port}   (health: /health/ready)`);
   }
   console.log(`  ${'kafka'.padEnd(22)} ${kafka.brokers}`);
+  const devSettings = Object.keys(DEV_DEFAULTS).filter((name) => !process.env[name]);
+  if (devSettings.length > 0) {
+    console.log(`\n  Development settings (set them to override):`);
+    for (const name of devSettings) console.log(`    ${name}=${DEV_DEFAULTS[name]}`);
+  }
   console.log(
-    `\n  Try: curl -X POST http://127.0.0.1:3000/operation-logs -H 'content-type: application/json' \\\n` +
-      `         -d '{"operation":"demo","level":"info","message":"hello"}'\n` +
-      `       curl 'http://127.0.0.1:3001/logs?service=monolith'\n\n  Ctrl-C stops everything.`,
+    `\n  Try: npm run demo          (in another terminal: a day on a ward, across all four services)\n` +
+      `       curl http://127.0.0.1:3000/patients\n\n  Ctrl-C stops everything.`,
   );
 }
 

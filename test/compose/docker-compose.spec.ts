@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import {
   SERVICE_DEFAULT_PORTS,
   SERVICE_ENV,
+  SERVICE_SETTINGS_ENV,
   SERVICE_NAMES,
 } from '../../libs/platform/src/config/service-env';
 import { HEALTH_DEFAULTS } from '../../libs/kafka-core/src/kafka-core.options';
@@ -254,7 +255,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('sets only variables the services read, and reaches the broker and database inside the network', () => {
-      const known: string[] = Object.values(SERVICE_ENV);
+      const known: string[] = [...Object.values(SERVICE_ENV), ...Object.keys(SERVICE_SETTINGS_ENV[name])];
       for (const key of Object.keys(env)) {
         expect({ key, known: known.includes(key) }).toEqual({ key, known: true });
       }

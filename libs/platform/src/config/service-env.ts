@@ -38,3 +38,30 @@ export const SERVICE_DEFAULT_PORTS: Record<ServiceName, number> = {
   'analytics-service': 3002,
   'notification-service': 3003,
 };
+
+/**
+ * Each service's own variables (read with `readSettings`), beside the shared SERVICE_ENV, so the
+ * compose file and the README can be checked against them too.
+ */
+export const SERVICE_SETTINGS_ENV: Record<ServiceName, Record<string, string>> = {
+  monolith: {
+    PAIN_ESCALATION_THRESHOLD: 'Pain score (0–10) at or above which an assessment escalates; default 7.',
+    PAIN_ESCALATION_RISE:
+      "Rise since the patient's previous assessment that escalates even below the threshold; default 3.",
+  },
+  'logging-service': {
+    AUDIT_READER_TOKENS:
+      'Credentials of the audit endpoints, `name:token,...` (tokens of 16+ characters); the name is the ' +
+      'reader recorded in the audit trail. Unset: the audit endpoints refuse everyone.',
+  },
+  'analytics-service': {},
+  'notification-service': {
+    NOTIFICATION_ACK_TIMEOUT_MS:
+      'How long an escalation may go unacknowledged before it moves to the next level; default 300000.',
+    NOTIFICATION_MAX_LEVEL: 'Highest escalation level; default 3.',
+    NOTIFICATION_ESCALATION_CHAIN:
+      'Recipients per level, comma-separated; default ward-nurse,charge-nurse,on-call-physician.',
+    NOTIFICATION_WEBHOOK_URL:
+      'URL the webhook channel posts notifications to; unset: notifications go to the log channel.',
+  },
+};
