@@ -2,6 +2,9 @@ import { Type } from 'class-transformer';
 import {
   IsArray,
   IsDate,
+  IsDefined,
+  IsObject,
+  Matches,
   IsIn,
   IsInt,
   IsISO8601,
@@ -27,8 +30,9 @@ export class EmrDemographics {
   @MaxLength(100)
   familyName: string;
 
-  /** ISO date, e.g. 1961-04-12. */
+  /** Calendar date, e.g. 1961-04-12 (ISO 8601 alone would also take week dates and timestamps). */
   @IsISO8601({ strict: true })
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'birthDate must be a calendar date (YYYY-MM-DD)' })
   birthDate: string;
 
   @IsOptional()
@@ -84,6 +88,8 @@ export class EmrPatientUpdatedEvent {
   @Min(1)
   emrVersion: number;
 
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => EmrDemographics)
   demographics: EmrDemographics;
