@@ -62,4 +62,21 @@ export const LOGGING_MIGRATIONS: SqlMigration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
     `,
   },
+  {
+    name: '0003_search_indexes',
+    up: `
+      -- Event ids come from the envelope (any string) or, without one, from the record's position
+      -- ("logging-events-2-17"): neither is necessarily a UUID.
+      ALTER TABLE log_entries ALTER COLUMN event_id TYPE text;
+
+      -- Log search pages newest first on (occurred_at, event_id), alone or within one service or operation.
+      CREATE INDEX log_entries_time_idx ON log_entries (occurred_at DESC, event_id DESC);
+      DROP INDEX log_entries_service_time_idx;
+      CREATE INDEX log_entries_service_page_idx ON log_entries (service, occurred_at DESC, event_id DESC);
+      CREATE INDEX log_entries_operation_page_idx ON log_entries (operation, occurred_at DESC, event_id DESC);
+
+      -- Audit search pages on the global position within an event type.
+      CREATE INDEX audit_events_event_type_idx ON audit_events (event_type, position);
+    `,
+  },
 ];

@@ -94,6 +94,109 @@ describe('audit store (real PostgreSQL)', () => {
       firstBrokenVersion: 2,
     });
   });
+
+  it('hashes data as it reads back, so dates and undefined members keep the chain valid', async () => {
+    await appendAll([
+      event('Patient/6', 1, {
+        data: { name: 'Ada', seenAt: new Date(Date.UTC(2026, 0, 1)), note: undefined },
+      }),
+    ]);
+    expect(await store.verify('Patient/6')).toMatchObject({ valid: true, checked: 1 });
+    expect((await store.history('Patient/6'))[0].data).toEqual({
+      name: 'Ada',
+      seenAt: '2026-01-01T00:00:00.000Z',
+    });
+  });
+
+  describe('paging on the global position while appends are in flight', () => {
+    const inFlightAppends = async () =>
+      Number(
+        (
+          await db.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          )
+        ).rows[0].n,
+      );
+
+    it('shows no later position while an earlier one is uncommitted', async () => {
+      const actor = `Practitioner/inflight-${Date.now()}`;
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let appended!: () => void;
+      const firstAppended = new Promise<void>((resolve) => (appended = resolve));
+
+      // The first append draws its position, then its transaction stays open.
+      const first = db.transaction(async (tx) => {
+        await store.append(tx, event('Patient/7', 1, { eventId: 'inflight-1', actor }));
+        appended();
+        await released;
+      });
+      await firstAppended;
+      try {
+        // A second append, to another stream, must wait for the first to commit.
+        let secondDone = false;
+        const second = appendAll([event('Patient/8', 1, { eventId: 'inflight-2', actor })]).finally(
+          () => (secondDone = true),
+        );
+        // Until it either waits on the lock or (wrongly) commits ahead of the first.
+        const deadline = Date.now() + 10_000;
+        while (!secondDone && (await inFlightAppends()) === 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect((await store.search({ actor, limit: 10 })).items.map((e) => e.eventId)).toEqual([]);
+        release();
+        await Promise.all([first, second]);
+      } finally {
+        release();
+        await first;
+      }
+      const { items } = await store.search({ actor, limit: 10 });
+      expect(items.map((e) => e.eventId)).toEqual(['inflight-1', 'inflight-2']);
+      expect(BigInt(items[0].position) < BigInt(items[1].position)).toBe(true);
+    });
+
+    it('pages through concurrent appends of many streams without gaps or duplicates', async () => {
+      const actor = `Practitioner/busy-${Date.now()}`;
+      const writers = 8;
+      const perWriter = 12;
+      let writing = true;
+      const write = Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let n = 1; n <= perWriter; n++) {
+            await db.transaction(async (tx) => {
+              await store.append(tx, event(`Patient/busy-${w}`, n, { eventId: `busy-${w}-${n}`, actor }));
+              // Holds the transaction open a little, so commits and reads interleave.
+              await tx.query('SELECT pg_sleep($1)', [Math.random() * 0.01]);
+            });
+          }
+        }),
+      ).finally(() => (writing = false));
+
+      const seen: { eventId: string; position: bigint }[] = [];
+      let after: string | undefined;
+      const readPage = async () => {
+        const page = await store.search({ actor, after, limit: 7 });
+        for (const e of page.items) seen.push({ eventId: e.eventId, position: BigInt(e.position) });
+        if (page.items.length > 0) after = page.items[page.items.length - 1].position;
+        return page;
+      };
+      while (writing) await readPage();
+      await write;
+      while ((await readPage()).nextCursor !== null);
+
+      const ids = seen.map((e) => e.eventId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.sort()).toEqual(
+        Array.from({ length: writers }, (_, w) =>
+          Array.from({ length: perWriter }, (_, n) => `busy-${w}-${n + 1}`),
+        )
+          .flat()
+          .sort(),
+      );
+      expect(seen.every((e, i) => i === 0 || e.position > seen[i - 1].position)).toBe(true);
+    });
+  });
 });
 
 describe('audit store (embedded database)', () => {

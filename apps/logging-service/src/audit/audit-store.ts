@@ -114,10 +114,42 @@ function fromRow(row: Row): StoredAuditEvent {
   };
 }
 
+export interface AuditSearch {
+  actor?: string;
+  eventType?: string;
+  patientId?: string;
+  /** occurred_at window, both ends inclusive. */
+  from?: Date;
+  to?: Date;
+  /** Global position to continue after (exclusive). */
+  after?: string;
+  limit: number;
+}
+
+export interface AuditPage {
+  items: StoredAuditEvent[];
+  /** The last item's position when more matching events exist now; null otherwise. */
+  nextCursor: string | null;
+}
+
+/**
+ * One lock for every append, in the two-key advisory space (kept apart from the single-key locks
+ * kafka-core and the migrator take).
+ */
+const APPEND_LOCK = [0x61756474, 1] as const;
+
 /**
  * The event-sourced audit store: append-only streams with a version per event and a hash chain per
- * stream. Appends of one stream are serialised by a transaction-scoped advisory lock, so versions
- * stay gap-free and each event chains to the one before it.
+ * stream.
+ *
+ * Every append takes one transaction-scoped advisory lock, global to the store. That keeps versions
+ * gap-free and each event chained to the one before it, and it makes global positions commit in
+ * order: a position is drawn only while holding the lock, and PostgreSQL makes a commit visible
+ * before it releases the transaction's locks. So once a reader sees position P, every lower
+ * position is already committed (or rolled back, leaving a harmless gap), and paging with
+ * `position > last seen` can never step over a row that commits later. Appends of different streams
+ * therefore queue behind each other; an append is a few short statements, which the audit volume
+ * affords.
  */
 @Injectable()
 export class AuditStore {
@@ -125,7 +157,7 @@ export class AuditStore {
 
   /** Appends through `tx` (an inbox transaction); a known event id is not appended twice. */
   async append(tx: SqlExecutor, input: AuditEventInput): Promise<StoredAuditEvent> {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`audit:${input.streamId}`]);
+    await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...APPEND_LOCK]);
     const existing = await tx.query<Row>('SELECT * FROM audit_events WHERE event_id = $1', [input.eventId]);
     if (existing.rows[0]) return fromRow(existing.rows[0]);
     const last = await tx.query<{ version: number; hash: string }>(
@@ -134,7 +166,9 @@ export class AuditStore {
     );
     const version = last.rows[0] ? Number(last.rows[0].version) + 1 : 1;
     const prevHash = last.rows[0]?.hash ?? null;
-    const hash = auditHash({ ...input, version, prevHash });
+    // Hashed as it will read back from jsonb: undefined members dropped, dates as ISO strings.
+    const data = JSON.parse(JSON.stringify(input.data)) as Record<string, unknown>;
+    const hash = auditHash({ ...input, data, version, prevHash });
     const { rows } = await tx.query<Row>(
       `INSERT INTO audit_events (event_id, stream_id, version, event_type, action, actor, outcome, source_service,
                                  purpose, patient_id, data, correlation_id, causation_id, occurred_at, prev_hash, hash)
@@ -150,7 +184,7 @@ export class AuditStore {
         input.sourceService,
         input.purpose ?? null,
         input.patientId ?? null,
-        JSON.stringify(input.data),
+        JSON.stringify(data),
         input.correlationId ?? null,
         input.causationId ?? null,
         input.occurredAt,
@@ -159,6 +193,52 @@ export class AuditStore {
       ],
     );
     return fromRow(rows[0]);
+  }
+
+  /**
+   * The stream's latest version and the one patient its events name (null when they name none or
+   * several); undefined for an unknown stream.
+   */
+  async streamSummary(streamId: string): Promise<{ version: number; patientId: string | null } | undefined> {
+    const { rows } = await this.db.query<{ version: number | null; patient_id: string | null }>(
+      `SELECT max(version) AS version,
+              CASE WHEN count(DISTINCT patient_id) = 1 THEN min(patient_id) END AS patient_id
+         FROM audit_events WHERE stream_id = $1`,
+      [streamId],
+    );
+    const row = rows[0];
+    return row?.version == null ? undefined : { version: Number(row.version), patientId: row.patient_id };
+  }
+
+  /**
+   * Events matching the filters in global position order, after `after`. Safe under concurrent
+   * appends because positions commit in order (see the class comment): a client that continues
+   * from the last position it saw misses nothing and sees nothing twice.
+   */
+  async search(query: AuditSearch): Promise<AuditPage> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (query.actor !== undefined) conditions.push(`actor = ${param(query.actor)}`);
+    if (query.eventType !== undefined) conditions.push(`event_type = ${param(query.eventType)}`);
+    if (query.patientId !== undefined) conditions.push(`patient_id = ${param(query.patientId)}`);
+    if (query.from) conditions.push(`occurred_at >= ${param(query.from)}`);
+    if (query.to) conditions.push(`occurred_at <= ${param(query.to)}`);
+    if (query.after !== undefined) conditions.push(`position > ${param(query.after)}::bigint`);
+    // One row more than asked tells whether another page exists.
+    const { rows } = await this.db.query<Row>(
+      `SELECT * FROM audit_events ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY position LIMIT ${param(query.limit + 1)}`,
+      params,
+    );
+    const items = rows.slice(0, query.limit).map(fromRow);
+    return {
+      items,
+      nextCursor: rows.length > query.limit ? items[items.length - 1].position : null,
+    };
   }
 
   /** A stream's events from `fromVersion` on, `limit` at most, in version order. */

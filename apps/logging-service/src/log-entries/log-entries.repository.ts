@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, InjectDatabase, SqlExecutor } from '@app/database';
 import { OperationLogEvent } from '@app/contracts';
+import { encodeLogCursor, LogCursor } from './log-cursor';
 
 export interface LogEntry {
   eventId: string;
@@ -24,8 +25,18 @@ export interface LogEntrySource {
 export interface LogQuery {
   service?: string;
   level?: string;
+  operation?: string;
   correlationId?: string;
+  from?: Date;
+  to?: Date;
+  /** Continue after this entry (exclusive), in the newest-first order. */
+  after?: LogCursor;
   limit: number;
+}
+
+export interface LogPage {
+  items: LogEntry[];
+  nextCursor: string | null;
 }
 
 @Injectable()
@@ -63,29 +74,55 @@ export class LogEntriesRepository {
     return rowCount > 0;
   }
 
-  async find(query: LogQuery): Promise<LogEntry[]> {
+  /**
+   * Newest first, keyset-paged on (occurred_at, event_id): a page continues strictly below the last
+   * entry of the previous one, so entries stored meanwhile never shift later pages (no duplicates or
+   * gaps, unlike OFFSET); an entry arriving late with an older time than the cursor still shows up on
+   * a later page, one newer than the cursor belongs to a new search.
+   */
+  async find(query: LogQuery): Promise<LogPage> {
     const conditions: string[] = [];
     const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
     const filters: [string, string | undefined][] = [
       ['service', query.service],
       ['level', query.level],
+      ['operation', query.operation],
       ['correlation_id', query.correlationId],
     ];
     for (const [column, value] of filters) {
-      if (value === undefined) continue;
-      params.push(value);
-      conditions.push(`${column} = $${params.length}`);
+      if (value !== undefined) conditions.push(`${column} = ${param(value)}`);
     }
-    params.push(query.limit);
-    const { rows } = await this.db.query<LogEntry>(
+    if (query.from) conditions.push(`occurred_at >= ${param(query.from)}`);
+    if (query.to) conditions.push(`occurred_at <= ${param(query.to)}`);
+    if (query.after) {
+      conditions.push(
+        `(occurred_at, event_id) < (${param(query.after.occurredAt)}::timestamptz, ${param(query.after.eventId)}::text)`,
+      );
+    }
+    // One row more than asked tells whether another page exists.
+    const limit = param(query.limit + 1);
+    const { rows } = await this.db.query<LogEntry & { cursorTime: string }>(
       `SELECT event_id AS "eventId", service, level, operation, message, context,
-              correlation_id AS "correlationId", occurred_at AS "occurredAt"
+              correlation_id AS "correlationId", occurred_at AS "occurredAt",
+              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorTime"
          FROM log_entries
         ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
         ORDER BY occurred_at DESC, event_id DESC
-        LIMIT $${params.length}`,
+        LIMIT ${limit}`,
       params,
     );
-    return rows;
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(({ cursorTime: _, ...entry }) => entry),
+      nextCursor:
+        rows.length > query.limit && last
+          ? encodeLogCursor({ occurredAt: last.cursorTime, eventId: last.eventId })
+          : null,
+    };
   }
 }
