@@ -218,6 +218,14 @@ describe('analytics-service: facts from analytics-events to counts and statistic
       ),
       // No pain score: not part of any statistic.
       factRecord({ eventType: 'patient.updated', occurredAt: at(13, 59), patientId: p1, ward: w1 }),
+      // A score an escalation repeats is no new measurement.
+      factRecord({
+        eventType: 'pain.escalated',
+        occurredAt: at(13, 58),
+        patientId: p1,
+        ward: w1,
+        painScore: 10,
+      }),
     ]);
 
     const expected = (key: string, rows: typeof scores) => {

@@ -103,7 +103,10 @@ export class AnalyticsQueries {
     }));
   }
 
-  /** Pain score statistics per patient or per ward, over the facts in the window that carry a score. */
+  /**
+   * Pain score statistics per patient or per ward over the assessments in the window: other facts
+   * may carry the score too (an escalation names the score that raised it), but they measure nothing new.
+   */
   async painScores(
     by: PainGrouping,
     window: TimeWindow,
@@ -111,6 +114,7 @@ export class AnalyticsQueries {
   ): Promise<PainScoreStats[]> {
     const column = PAIN_GROUP_COLUMN[by];
     const where = factsIn(window)
+      .raw(`event_type = '${ASSESSMENT_EVENT_TYPE}'`)
       .raw('pain_score IS NOT NULL')
       .raw(`${column} IS NOT NULL`)
       .addIfDefined((p) => `patient_id = ${p}`, filter.patientId)
