@@ -112,8 +112,10 @@ describe('monolith: patients, pain assessments, protocols and EMR sync', () => {
     }, 30_000);
   }
 
+  // The monolith's own records: a notification-service running in another suite may react to its
+  // escalations under the same correlation id.
   const byCorrelation = (correlationId: string) => (record: Observed) =>
-    record.headers['correlation-id'] === correlationId;
+    record.headers['correlation-id'] === correlationId && record.headers['source'] === 'monolith';
 
   let mrnCounter = 0;
   const newMrn = () => `${uniqueName('MRN')}-${++mrnCounter}`;

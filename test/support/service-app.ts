@@ -46,6 +46,16 @@ export async function startService(
 }
 
 /**
+ * Keeps `service` from running in any other suite against these brokers until the returned release
+ * is called: for a suite that needs a topic to itself, e.g. no monolith publishing operation logs
+ * while it counts them. Suites take services in one order (logging-service, analytics-service,
+ * notification-service, monolith), so two suites never wait on each other.
+ */
+export function reserveService(service: ServiceName, brokers: string[]): Promise<() => void> {
+  return lockService(service, brokers.join(','));
+}
+
+/**
  * A service's listeners have fixed group ids, so two suites running the same service against the
  * same broker at once (jest runs two files in parallel) would split its partitions between them. A
  * lock directory per service and broker makes them take turns; a lock whose owner died is taken over.
