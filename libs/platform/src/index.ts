@@ -2,5 +2,15 @@ export * from './config/service-env';
 export * from './config/service-config';
 export { PlatformModule, PlatformOptions } from './platform.module';
 export { configureApp, runService, ServiceModuleFactory } from './bootstrap';
-export { strictValidationPipe, fieldErrors, FieldError } from './http/validation.pipe';
+export { strictValidationPipe, fieldErrors, FieldError, invalidFields } from './http/validation.pipe';
+export {
+  ACTOR_HEADER,
+  CORRELATION_HEADER,
+  elapsedMs,
+  headerValue,
+  Meta,
+  RequestMeta,
+  requestMeta,
+  uuidParam,
+} from './http/request';
 export { DatabaseHealthIndicator } from './health/database.health';

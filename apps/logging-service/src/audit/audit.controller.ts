@@ -22,7 +22,8 @@ import {
 } from 'class-validator';
 import type { Request } from 'express';
 import { FieldError } from '@app/platform';
-import { headerValue, invalidFields, NotBefore } from '../common/http';
+import { headerValue, invalidFields } from '@app/platform';
+import { NotBefore } from '../common/http';
 import { AuditAccessLog, ReadContext } from './audit-access-log';
 import { AuditReader, AuditReaderGuard } from './audit-reader.guard';
 import { AuditPage, AuditStore, StoredAuditEvent, VerifyResult } from './audit-store';

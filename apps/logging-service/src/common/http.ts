@@ -1,24 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
-import type { Request } from 'express';
-import { FieldError } from '@app/platform';
-
-/** The same 400 body the global validation pipe answers, for checks a DTO cannot express. */
-export function invalidFields(fields: FieldError[]): BadRequestException {
-  return new BadRequestException({
-    statusCode: 400,
-    error: 'Bad Request',
-    message: `Invalid fields: ${fields.map((f) => f.field).join(', ')}`,
-    fields,
-  });
-}
-
-/** A header's trimmed value; absent or blank reads as undefined. */
-export function headerValue(request: Request, name: string): string | undefined {
-  const value = request.headers[name];
-  const text = Array.isArray(value) ? value.join(',') : value;
-  return text === undefined || text.trim() === '' ? undefined : text.trim();
-}
 
 /**
  * A time that must not be before another property of the same query (`to` after `from`). Only

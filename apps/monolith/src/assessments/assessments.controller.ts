@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import { Meta, RequestMeta, uuidParam } from '../common/http';
+import { Meta, RequestMeta, uuidParam } from '@app/platform';
 import { LimitQueryDto } from '../common/validators';
 import { RecordAssessmentDto } from './assessment.dto';
 import { AssessmentsService } from './assessments.service';

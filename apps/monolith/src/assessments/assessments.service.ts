@@ -4,7 +4,7 @@ import { PainEscalationEvent } from '@app/contracts';
 import { Database, InjectDatabase } from '@app/database';
 import { KafkaOutbox, OutboxEntry } from '@app/kafka-core';
 import { auditEvent, operationLog } from '../common/change-events';
-import { RequestMeta } from '../common/http';
+import { RequestMeta } from '@app/platform';
 import { MONOLITH_SETTINGS, MonolithSettings } from '../monolith.settings';
 import { PatientsService } from '../patients/patients.service';
 import { RecordAssessmentDto } from './assessment.dto';

@@ -1,5 +1,5 @@
 import { AUDIT_ACTIONS, AuditEvent, LogLevel, OperationLogEvent } from '@app/contracts';
-import { elapsedMs } from './http';
+import { elapsedMs } from '@app/platform';
 
 export const SERVICE_NAME = 'monolith';
 

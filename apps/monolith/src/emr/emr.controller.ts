@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { EmrPatientUpdatedEvent } from '@app/contracts';
 import { KafkaPublisher } from '@app/kafka-core';
-import { Meta, RequestMeta } from '../common/http';
+import { Meta, RequestMeta } from '@app/platform';
 import { EmrPatientUpdateDto } from './emr-update.dto';
 
 @Controller('emr')

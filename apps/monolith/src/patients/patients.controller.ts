@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
-import { invalidFields, Meta, RequestMeta, uuidParam } from '../common/http';
+import { invalidFields, Meta, RequestMeta, uuidParam } from '@app/platform';
 import { CreatePatientDto, PatientQueryDto, UPDATABLE_PATIENT_FIELDS, UpdatePatientDto } from './patient.dto';
 import { PatientsService } from './patients.service';
 

@@ -3,7 +3,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { Database, InjectDatabase, SqlExecutor } from '@app/database';
 import { KafkaOutbox } from '@app/kafka-core';
 import { auditEvent, operationLog } from '../common/change-events';
-import { RequestMeta } from '../common/http';
+import { RequestMeta } from '@app/platform';
 import { CreatePatientDto, UPDATABLE_PATIENT_FIELDS, UpdatePatientDto } from './patient.dto';
 import { Patient, PATIENT_COLUMNS, patientFromRow, PatientRow, patientState } from './patient.model';
 

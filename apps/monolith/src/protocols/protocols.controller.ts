@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Post } from '@nestjs/common';
-import { Meta, RequestMeta, uuidParam } from '../common/http';
+import { Meta, RequestMeta, uuidParam } from '@app/platform';
 import { ProtocolContentDto } from './protocol.dto';
 import { ProtocolsService } from './protocols.service';
 

@@ -4,7 +4,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { Database, InjectDatabase, SqlExecutor } from '@app/database';
 import { KafkaOutbox } from '@app/kafka-core';
 import { auditEvent, operationLog } from '../common/change-events';
-import { RequestMeta } from '../common/http';
+import { RequestMeta } from '@app/platform';
 import { PatientsService } from '../patients/patients.service';
 import { ProtocolContentDto } from './protocol.dto';
 

@@ -1,9 +1,7 @@
 import {
-  BadRequestException,
   Body,
   Controller,
   Get,
-  Headers,
   HttpCode,
   NotFoundException,
   Param,
@@ -11,23 +9,10 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
+import { Meta, RequestMeta } from '@app/platform';
 import { AcknowledgeNotificationDto, NotificationQueryDto } from './notifications.dto';
 import { NotificationsRepository } from './notifications.repository';
 import { Acknowledgement, NotificationsService } from './notifications.service';
-
-/** The `x-actor` header (≤ 200 characters) names who acts; a longer one is refused, not cut. */
-function actorOf(header: string | undefined): string | undefined {
-  if (header === undefined || header === '') return undefined;
-  if (header.length > 200) {
-    throw new BadRequestException({
-      statusCode: 400,
-      error: 'Bad Request',
-      message: 'Invalid fields: x-actor',
-      fields: [{ field: 'x-actor', errors: ['x-actor must be shorter than or equal to 200 characters'] }],
-    });
-  }
-  return header;
-}
 
 @Controller()
 export class NotificationsController {
@@ -45,14 +30,14 @@ export class NotificationsController {
   acknowledge(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: AcknowledgeNotificationDto,
-    @Headers('x-actor') actor?: string,
-    @Headers('x-correlation-id') correlationId?: string,
+    @Meta() meta: RequestMeta,
   ): Promise<Acknowledgement> {
     return this.notifications.acknowledge(id, {
       acknowledgedBy: body.acknowledgedBy,
       note: body.note,
-      actor: actorOf(actor),
-      correlationId: correlationId ? correlationId.slice(0, 128) : undefined,
+      // Without x-actor, the audit names the person acknowledging rather than `anonymous`.
+      actor: meta.identified ? meta.actor : undefined,
+      correlationId: meta.correlationId,
     });
   }
 

@@ -14,20 +14,22 @@ export function fieldErrors(errors: ValidationError[], parent = ''): FieldError[
   });
 }
 
+/** The 400 body of the validation pipe, for checks a DTO cannot express (headers, path ids). */
+export function invalidFields(fields: FieldError[]): BadRequestException {
+  return new BadRequestException({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: `Invalid fields: ${fields.map((f) => f.field).join(', ')}`,
+    fields,
+  });
+}
+
 /** Strict input: unknown fields are refused, and the 400 names every field at fault. */
 export function strictValidationPipe(): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    exceptionFactory: (errors) => {
-      const fields = fieldErrors(errors);
-      return new BadRequestException({
-        statusCode: 400,
-        error: 'Bad Request',
-        message: `Invalid fields: ${fields.map((f) => f.field).join(', ')}`,
-        fields,
-      });
-    },
+    exceptionFactory: (errors) => invalidFields(fieldErrors(errors)),
   });
 }

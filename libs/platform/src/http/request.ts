@@ -1,18 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { BadRequestException, createParamDecorator, ExecutionContext, ParseUUIDPipe } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, ParseUUIDPipe } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { FieldError } from '@app/platform';
-
-/** The same 400 body the global validation pipe answers, for checks a DTO cannot express. */
-export function invalidFields(fields: FieldError[]): BadRequestException {
-  return new BadRequestException({
-    statusCode: 400,
-    error: 'Bad Request',
-    message: `Invalid fields: ${fields.map((f) => f.field).join(', ')}`,
-    fields,
-  });
-}
+import { FieldError, invalidFields } from './validation.pipe';
 
 /** A path id that must be a UUID; a malformed one is a 400 naming the parameter, like a bad body field. */
 export function uuidParam(name = 'id'): ParseUUIDPipe {
@@ -21,9 +11,17 @@ export function uuidParam(name = 'id'): ParseUUIDPipe {
   });
 }
 
+/**
+ * The conventions every service's HTTP API shares: `x-actor` names who acts, `x-correlation-id`
+ * follows the request through every event it causes, and malformed input answers the pipe's 400.
+ */
+
 /** Who acts, under which correlation id, and since when (for `durationMs`). */
 export interface RequestMeta {
+  /** The `x-actor` header, or `anonymous`. */
   actor: string;
+  /** Whether the caller named the actor (some services fall back to a body field instead). */
+  identified: boolean;
   correlationId: string;
   startedAt: number;
 }
@@ -33,7 +31,8 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 const MAX_ACTOR_LENGTH = 200;
 const MAX_CORRELATION_LENGTH = 128;
 
-function header(request: Request, name: string): string | undefined {
+/** A header's trimmed value; absent or blank reads as undefined. */
+export function headerValue(request: Request, name: string): string | undefined {
   const value = request.headers[name];
   const text = Array.isArray(value) ? value.join(',') : value;
   return text === undefined || text.trim() === '' ? undefined : text.trim();
@@ -41,8 +40,8 @@ function header(request: Request, name: string): string | undefined {
 
 export function requestMeta(request: Request, response?: Response): RequestMeta {
   const startedAt = performance.now();
-  const actor = header(request, ACTOR_HEADER);
-  const correlation = header(request, CORRELATION_HEADER);
+  const actor = headerValue(request, ACTOR_HEADER);
+  const correlation = headerValue(request, CORRELATION_HEADER);
   const problems: FieldError[] = [];
   if (actor !== undefined && actor.length > MAX_ACTOR_LENGTH) {
     problems.push({
@@ -60,7 +59,7 @@ export function requestMeta(request: Request, response?: Response): RequestMeta 
   // Without a caller's id, one is made up so every event of this request still shares one.
   const correlationId = correlation ?? randomUUID();
   response?.setHeader(CORRELATION_HEADER, correlationId);
-  return { actor: actor ?? 'anonymous', correlationId, startedAt };
+  return { actor: actor ?? 'anonymous', identified: actor !== undefined, correlationId, startedAt };
 }
 
 /** The request's actor, correlation id and start; answers 400 when a header is too long. */
