@@ -16,7 +16,7 @@ export {
 export { KafkaHandler, KafkaHandlerOptions } from './decorators/kafka-handler.decorator';
 export { Payload, Key, KafkaHeaders, Ack, Ctx, Tx } from './decorators/kafka-params.decorators';
 export { EventContract, EventContractOptions, contractOf } from './decorators/event-contract.decorator';
-export { KafkaContext, Acknowledgment } from './ctx-host/kafka.context';
+export { KafkaContext, Acknowledgment, eventIdOf } from './ctx-host/kafka.context';
 export { ListenerConfigurationError, ListenerDefaults } from './discovery/listener-definition';
 export {
   ConsumedRecord,

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AnalyticsFactEvent, TOPICS } from '@app/contracts';
 import { SqlExecutor } from '@app/database';
-import { Ctx, ENVELOPE_HEADERS, KafkaContext, KafkaListener, Payload, Tx } from '@app/kafka-core';
+import { Ctx, KafkaContext, KafkaListener, Payload, Tx } from '@app/kafka-core';
 import { AnalyticsFactsRepository } from './analytics-facts.repository';
 
 @Injectable()
@@ -28,10 +28,7 @@ export class AnalyticsFactListener {
     @Ctx() context: KafkaContext,
     @Tx() tx: SqlExecutor,
   ): Promise<void> {
-    // Records from producers without the envelope are identified by their position, as in the inbox.
-    const eventId =
-      context.headers[ENVELOPE_HEADERS.eventId] ?? `${context.topic}-${context.partition}-${context.offset}`;
-    const stored = await this.facts.record(tx, eventId, fact);
-    if (!stored) this.logger.debug(`Fact ${eventId} already stored; redelivery ignored`);
+    const stored = await this.facts.record(tx, context.eventId, fact);
+    if (!stored) this.logger.debug(`Fact ${context.eventId} already stored; redelivery ignored`);
   }
 }

@@ -28,8 +28,7 @@ export class AuditEventListener {
     await this.db.transaction((tx) =>
       this.store.append(tx, {
         ...event,
-        eventId:
-          headers[ENVELOPE_HEADERS.eventId] ?? `${context.topic}-${context.partition}-${context.offset}`,
+        eventId: context.eventId,
         correlationId: headers[ENVELOPE_HEADERS.correlationId] ?? null,
         causationId: headers[ENVELOPE_HEADERS.causationId] ?? null,
       }),

@@ -23,7 +23,7 @@ import {
 import type { Request } from 'express';
 import { FieldError } from '@app/platform';
 import { headerValue, invalidFields } from '@app/platform';
-import { NotBefore } from '../common/http';
+import { TimeWindowQuery } from '../common/http';
 import { AuditAccessLog, ReadContext } from './audit-access-log';
 import { AuditReader, AuditReaderGuard } from './audit-reader.guard';
 import { AuditPage, AuditStore, StoredAuditEvent, VerifyResult } from './audit-store';
@@ -65,7 +65,7 @@ export class StateQueryDto {
   at?: Date;
 }
 
-export class AuditSearchDto {
+export class AuditSearchDto extends TimeWindowQuery {
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -84,28 +84,10 @@ export class AuditSearchDto {
   @MaxLength(100)
   patientId?: string;
 
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
-  from?: Date;
-
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
-  @NotBefore('from')
-  to?: Date;
-
   /** `nextCursor` of the previous page: the global position to continue after. */
   @IsOptional()
   @Matches(/^\d{1,18}$/, { message: 'after must be a position (nextCursor of the previous page)' })
   after?: string;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit = 50;
 }
 
 const PURPOSE_HEADER = 'x-purpose';

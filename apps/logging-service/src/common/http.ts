@@ -1,4 +1,12 @@
-import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  IsDate,
+  IsOptional,
+  registerDecorator,
+  ValidationArguments,
+  ValidationOptions,
+} from 'class-validator';
+import { PageQuery } from '@app/platform';
 
 /**
  * A time that must not be before another property of the same query (`to` after `from`). Only
@@ -21,4 +29,18 @@ export function NotBefore(other: string, options?: ValidationOptions): PropertyD
         },
       },
     });
+}
+
+/** A page of items in a time window, both ends inclusive; `to` may not precede `from`. */
+export class TimeWindowQuery extends PageQuery {
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  from?: Date;
+
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  @NotBefore('from')
+  to?: Date;
 }

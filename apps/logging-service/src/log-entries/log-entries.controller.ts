@@ -1,12 +1,12 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { LOG_LEVELS } from '@app/contracts';
-import { NotBefore } from '../common/http';
+import { TimeWindowQuery } from '../common/http';
 import { decodeLogCursor, IsLogCursor } from './log-cursor';
 import { LogEntriesRepository, LogPage } from './log-entries.repository';
 
-export class LogQueryDto {
+export class LogQueryDto extends TimeWindowQuery {
   @IsOptional()
   @IsString()
   @MaxLength(100)
@@ -26,31 +26,11 @@ export class LogQueryDto {
   @MaxLength(128)
   correlationId?: string;
 
-  /** Entries that occurred at or after this time. */
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
-  from?: Date;
-
-  /** Entries that occurred at or before this time. */
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
-  @NotBefore('from')
-  to?: Date;
-
   /** `nextCursor` of the previous page (same filters). */
   @IsOptional()
   @IsString()
   @IsLogCursor()
   cursor?: string;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit = 50;
 }
 
 @Controller('logs')

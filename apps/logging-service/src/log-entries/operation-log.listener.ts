@@ -40,9 +40,7 @@ export class OperationLogListener {
     @Ctx() context: KafkaContext,
     @Tx() tx: SqlExecutor,
   ): Promise<void> {
-    // Records from producers without the envelope are identified by their position, as in the inbox.
-    const eventId =
-      context.headers[ENVELOPE_HEADERS.eventId] ?? `${context.topic}-${context.partition}-${context.offset}`;
+    const eventId = context.eventId;
     const stored = await this.entries.insert(
       event,
       {

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { Meta, RequestMeta, uuidParam } from '@app/platform';
-import { LimitQueryDto } from '../common/validators';
+import { PageQuery } from '@app/platform';
 import { RecordAssessmentDto } from './assessment.dto';
 import { AssessmentsService } from './assessments.service';
 
@@ -15,12 +15,12 @@ export class AssessmentsController {
   }
 
   @Get('assessments')
-  async list(@Param('id', uuidParam()) id: string, @Query() query: LimitQueryDto) {
+  async list(@Param('id', uuidParam()) id: string, @Query() query: PageQuery) {
     return { items: await this.assessments.list(id, query.limit) };
   }
 
   @Get('escalations')
-  async escalations(@Param('id', uuidParam()) id: string, @Query() query: LimitQueryDto) {
+  async escalations(@Param('id', uuidParam()) id: string, @Query() query: PageQuery) {
     return { items: await this.assessments.escalations(id, query.limit) };
   }
 }

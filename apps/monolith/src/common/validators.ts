@@ -1,8 +1,4 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min, registerDecorator, ValidationOptions } from 'class-validator';
-
-/** A calendar date, optionally with a time: what a date column can hold. Group 1 is the date. */
-export const CALENDAR_DATE = /^(\d{4}-\d{2}-\d{2})(T.*)?$/;
+import { registerDecorator, ValidationOptions } from 'class-validator';
 
 /**
  * A date (a Date, or an ISO date string such as a birth date) that is not in the future; clocks of
@@ -24,14 +20,4 @@ export function NotInFuture(toleranceMs = 0, options?: ValidationOptions): Prope
         },
       },
     });
-}
-
-/** `?limit=` of list endpoints. */
-export class LimitQueryDto {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit = 50;
 }

@@ -8,7 +8,8 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { LimitQueryDto, NotInFuture } from '../common/validators';
+import { NotInFuture } from '../common/validators';
+import { PageQuery } from '@app/platform';
 import { PATIENT_SEXES } from './patient.model';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -73,7 +74,7 @@ export class UpdatePatientDto {
 
 export const UPDATABLE_PATIENT_FIELDS = ['givenName', 'familyName', 'ward', 'sex'] as const;
 
-export class PatientQueryDto extends LimitQueryDto {
+export class PatientQueryDto extends PageQuery {
   @IsOptional()
   @IsString()
   @IsNotEmpty()

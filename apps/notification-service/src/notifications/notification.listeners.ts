@@ -9,7 +9,6 @@ import { SqlExecutor } from '@app/database';
 import {
   contractOf,
   Ctx,
-  ENVELOPE_HEADERS,
   KafkaContext,
   KafkaHandler,
   KafkaListener,
@@ -34,13 +33,6 @@ export const DELIVERY_RETRY: RetryOptions = {
   retryable: [WebhookDeliveryError],
 };
 
-/** Records from producers without the envelope are identified by their position, as in the inbox. */
-function eventIdOf(context: KafkaContext): string {
-  return (
-    context.headers[ENVELOPE_HEADERS.eventId] ?? `${context.topic}-${context.partition}-${context.offset}`
-  );
-}
-
 const typeOf = (eventClass: object) => contractOf(eventClass)?.type;
 
 @Injectable()
@@ -62,7 +54,7 @@ export class EscalationListener {
     @Ctx() context: KafkaContext,
     @Tx() tx: SqlExecutor,
   ): Promise<void> {
-    await this.notifications.openEscalation(event, eventIdOf(context), tx);
+    await this.notifications.openEscalation(event, context.eventId, tx);
   }
 }
 
@@ -84,7 +76,7 @@ export class NotificationEventsListener {
     @Ctx() context: KafkaContext,
     @Tx() tx: SqlExecutor,
   ): Promise<void> {
-    await this.notifications.request(event, eventIdOf(context), tx);
+    await this.notifications.request(event, context.eventId, tx);
   }
 
   @KafkaHandler({ eventType: typeOf(EscalationAckDueEvent), payload: EscalationAckDueEvent })
@@ -93,6 +85,6 @@ export class NotificationEventsListener {
     @Ctx() context: KafkaContext,
     @Tx() tx: SqlExecutor,
   ): Promise<void> {
-    await this.notifications.acknowledgementDue(event, eventIdOf(context), tx);
+    await this.notifications.acknowledgementDue(event, context.eventId, tx);
   }
 }

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageQuery } from '@app/platform';
 import { NOTIFICATION_STATUSES, NotificationStatus } from './notifications.repository';
 
 export class AcknowledgeNotificationDto {
@@ -15,7 +15,7 @@ export class AcknowledgeNotificationDto {
   note?: string;
 }
 
-export class NotificationQueryDto {
+export class NotificationQueryDto extends PageQuery {
   @IsOptional()
   @IsString()
   @MaxLength(100)
@@ -29,11 +29,4 @@ export class NotificationQueryDto {
   @IsOptional()
   @IsIn(NOTIFICATION_STATUSES)
   status?: NotificationStatus;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit = 50;
 }

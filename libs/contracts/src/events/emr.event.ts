@@ -64,19 +64,8 @@ export class EmrMedication {
   dose?: string;
 }
 
-/**
- * The EMR's full view of one patient at one EMR version (event-carried state transfer): applying it
- * replaces demographics, allergies and medications, unless a newer version was applied already.
- * Keyed by MRN, so one patient's updates are consumed in order; duplicates and stragglers are still
- * expected (redelivery, EMR retries) and are ignored by version.
- */
-@EventContract<EmrPatientUpdatedEvent>({
-  topic: TOPICS.emrSyncEvents,
-  type: 'emr.patient-updated',
-  version: 1,
-  key: (e) => e.mrn,
-})
-export class EmrPatientUpdatedEvent {
+/** The EMR's view of one patient at one EMR version, as the EMR sends it. */
+export class EmrPatientRecord {
   /** Medical record number: the patient's identity shared by the EMR and the monolith. */
   @IsString()
   @IsNotEmpty()
@@ -105,7 +94,22 @@ export class EmrPatientUpdatedEvent {
   @ValidateNested({ each: true })
   @Type(() => EmrMedication)
   medications: EmrMedication[];
+}
 
+/**
+ * The EMR's full view of one patient at one EMR version (event-carried state transfer): applying it
+ * replaces demographics, allergies and medications, unless a newer version was applied already.
+ * Keyed by MRN, so one patient's updates are consumed in order; duplicates and stragglers are still
+ * expected (redelivery, EMR retries) and are ignored by version.
+ */
+@EventContract<EmrPatientUpdatedEvent>({
+  topic: TOPICS.emrSyncEvents,
+  type: 'emr.patient-updated',
+  version: 1,
+  key: (e) => e.mrn,
+})
+export class EmrPatientUpdatedEvent extends EmrPatientRecord {
+  /** When the monolith accepted it. */
   @Type(() => Date)
   @IsDate()
   receivedAt: Date;

@@ -1,5 +1,14 @@
 import type { SqlExecutor } from '@app/database';
 import { ConsumedRecord, Headers } from '../client/kafka-client.port';
+import { ENVELOPE_HEADERS } from '../kafka-core.constants';
+
+/**
+ * A record's event id: its `event-id` header, or, for producers without the envelope, its position
+ * (topic-partition-offset). The inbox keys on it; handlers that store events key on it too.
+ */
+export function eventIdOf(record: ConsumedRecord): string {
+  return record.headers[ENVELOPE_HEADERS.eventId] ?? `${record.topic}-${record.partition}-${record.offset}`;
+}
 
 /** The manual acknowledgment of one record (Spring's `Acknowledgment`). */
 export interface Acknowledgment {
@@ -39,6 +48,10 @@ export class KafkaContext {
   }
   get headers(): Headers {
     return this.fields.record.headers;
+  }
+  /** The event id the inbox keys on (see `eventIdOf`). */
+  get eventId(): string {
+    return eventIdOf(this.fields.record);
   }
   /** 1 on first delivery, 2 on the first retry, … */
   get attempt(): number {

@@ -1,5 +1,5 @@
 import { Database } from '@app/database';
-import { ENVELOPE_HEADERS } from '../kafka-core.constants';
+import { eventIdOf } from '../ctx-host/kafka.context';
 import { Middleware, Outcome } from '../pipeline/pipeline';
 
 /** Carries a non-success outcome out of the transaction, rolling back the inbox row with it. */
@@ -18,9 +18,7 @@ class RollBack extends Error {
 export function inboxMiddleware(db: Database): Middleware {
   return (next) => async (message) => {
     const { record, listener } = message;
-    // Records from producers without the envelope are identified by their position.
-    const eventId =
-      record.headers[ENVELOPE_HEADERS.eventId] ?? `${record.topic}-${record.partition}-${record.offset}`;
+    const eventId = eventIdOf(record);
     try {
       return await db.transaction(async (tx) => {
         const claimed = await tx.query(
