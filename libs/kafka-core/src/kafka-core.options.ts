@@ -1,3 +1,4 @@
+import type { Middleware } from './pipeline/pipeline';
 import { ListenerDefaults } from './discovery/listener-definition';
 import { DeadLetterOptions } from './pipeline/dead-letter.middleware';
 import type { Database } from '@app/database';
@@ -63,6 +64,8 @@ export interface KafkaCoreModuleOptions {
   propagateContext?: boolean;
   /** Health thresholds (see HEALTH_DEFAULTS). */
   health?: HealthOptions;
+  /** Middlewares around every listener's handler, outside each listener's own `middlewares`. */
+  middlewares?: Middleware[];
   /** The admin endpoints (/kafka/...) accept `Authorization: Bearer <token>`; without a token, nobody. */
   admin?: { token?: string };
 }
@@ -76,6 +79,12 @@ export interface HealthOptions {
   lag?: { warning?: number; critical?: number };
   /** The outbox is down when its oldest waiting row is older than this. */
   outbox?: { maxOldestAgeMs?: number };
+  /** A listener retrying a transient failure for longer than this reports degraded. */
+  retryingDegradedAfterMs?: number;
+  /** A listener an operator paused longer ago than this reports degraded. */
+  pausedDegradedAfterMs?: number;
+  /** A listener that dead-lettered a record within this window reports degraded. */
+  deadLetterWindowMs?: number;
 }
 
 /** Seed 000's lag thresholds; the rest sized for a service whose handlers take seconds at most. */
@@ -84,6 +93,9 @@ export const HEALTH_DEFAULTS = {
   joinTimeoutMs: 60_000,
   lag: { warning: 1_000, critical: 5_000 },
   outbox: { maxOldestAgeMs: 300_000 },
+  retryingDegradedAfterMs: 60_000,
+  pausedDegradedAfterMs: 900_000,
+  deadLetterWindowMs: 900_000,
 } as const;
 
 export const KAFKA_CORE_DEFAULTS = {

@@ -3,6 +3,9 @@ import type { AckMode } from '../decorators/kafka-listener.decorator';
 
 export type ListenerState = 'stopped' | 'starting' | 'running' | 'paused' | 'stopping' | 'failed';
 
+/** The listener's circuit breaker (Spring Cloud's vocabulary): open stops fetching, half-open probes. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
 /** Counters a container keeps; observability reads them, nothing else writes them. */
 export interface ListenerCounters {
   processed: number;
@@ -29,6 +32,24 @@ export interface ListenerStatus {
   backpressure: boolean;
   /** The oldest unfinished record and since when it waits (ms since epoch), for stuck detection. */
   oldestInFlight?: { topic: string; partition: number; offset: string; since: number };
+  /**
+   * Set while some record fails with an infrastructure (transient) error and waits to be tried again:
+   * since when (ms since epoch), how often, and the last error's class and redacted message.
+   */
+  retrying?: {
+    since: number;
+    attempts: number;
+    lastError: string;
+    topic: string;
+    partition: number;
+    offset: string;
+  };
+  /** The circuit breaker, when the listener has one. */
+  breaker?: { state: BreakerState; since: number; consecutiveFailures: number };
+  /** Set while an operator holds the listener paused: since when, and who paused it. */
+  paused?: { since: number; by: string };
+  /** When the listener last dead-lettered a record (ms since epoch). */
+  lastDeadLetterAt?: number;
   /** Totals over all topics (commits are per listener). */
   counters: ListenerCounters;
   countersByTopic: Record<string, ListenerCounters>;

@@ -1,3 +1,4 @@
+import type { Middleware } from '../pipeline/pipeline';
 import { DiscoveryService } from '@nestjs/core';
 import { BackoffOptions } from '../errors/backoff';
 import { ErrorClass } from '../errors/error-classifier';
@@ -16,6 +17,24 @@ export interface RetryOptions extends Partial<BackoffOptions> {
   nonRetryable?: ErrorClass[];
   /** Errors always retried, even when they would be classified as not retryable. */
   retryable?: ErrorClass[];
+  /**
+   * Backoff for infrastructure (transient) failures: database, broker, network and timeout errors.
+   * These are retried for as long as they last, never dead-lettered; attempts are not limited.
+   */
+  transient?: Partial<Omit<BackoffOptions, 'attempts'>>;
+}
+
+/**
+ * A circuit breaker over a listener's transient failures (a dependency down): open stops fetching
+ * for the listener, after `openMs` one record probes (half-open), success closes it again.
+ */
+export interface CircuitBreakerOptions {
+  /** Opens after this many transient failures in a row. Default 5. */
+  consecutiveFailures?: number;
+  /** Or when at least `minCalls` deliveries within `windowMs` failed at `threshold` (0..1) or more. */
+  failureRate?: { threshold: number; windowMs: number; minCalls: number };
+  /** Cool-down before the probe, in ms. Default 30000. */
+  openMs?: number;
 }
 
 export interface KafkaListenerOptions {
@@ -71,6 +90,15 @@ export interface KafkaListenerOptions {
   sessionTimeoutMs?: number;
   /** How often completed offsets are committed at most (ms); commits are also made at batch end. */
   commitIntervalMs?: number;
+  /** Stop fetching while a dependency is down (see CircuitBreakerOptions). `false`: none (default). */
+  circuitBreaker?: CircuitBreakerOptions | false;
+  /**
+   * The listener's own middlewares (Spring's RecordInterceptor), innermost: after deserialization,
+   * validation, the timeout and the inbox (they see the payload and the transaction), around the
+   * handler; after the module's `middlewares`. What they throw is retried and dead-lettered like
+   * the handler's own errors.
+   */
+  middlewares?: Middleware[];
 }
 
 /**

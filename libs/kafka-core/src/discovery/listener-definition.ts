@@ -1,6 +1,7 @@
 import { AckMode, KafkaListenerOptions } from '../decorators/kafka-listener.decorator';
 import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
 import { BackoffOptions, DEFAULT_BACKOFF, validateBackoff } from '../errors/backoff';
+import type { Middleware } from '../pipeline/pipeline';
 import { ClassifierOptions } from '../errors/error-classifier';
 
 /**
@@ -38,7 +39,15 @@ export interface ListenerDefinition {
   autoStartup: boolean;
   ackMode: AckMode;
   concurrency: ListenerConcurrency;
-  retry: { backoff: BackoffOptions; classifier: ClassifierOptions };
+  retry: {
+    backoff: BackoffOptions;
+    classifier: ClassifierOptions;
+    /** Backoff of infrastructure failures: unlimited attempts, capped delay. */
+    transient: Omit<BackoffOptions, 'attempts'>;
+  };
+  circuitBreaker?: { consecutiveFailures: number; failureRate?: FailureRate; openMs: number };
+  /** The listener's own middlewares, innermost (the module's come first, in the runtime). */
+  middlewares: Middleware[];
   /** Delays of the non-blocking retry topic, when the listener uses one. */
   retryTopics?: { delaysMs: number[] };
   /** Explicit topic, `false` for none, undefined for `<topic>-dlq`. */
@@ -56,6 +65,22 @@ export interface ListenerDefinition {
   routed: boolean;
   routes: ListenerRoute[];
 }
+
+export interface FailureRate {
+  threshold: number;
+  windowMs: number;
+  minCalls: number;
+}
+
+/** Infrastructure outages are waited out: half a second, doubling, at most 30 s apart. */
+export const TRANSIENT_BACKOFF: Omit<BackoffOptions, 'attempts'> = {
+  initialDelayMs: 500,
+  multiplier: 2,
+  maxDelayMs: 30_000,
+  jitter: 0.2,
+};
+
+export const CIRCUIT_BREAKER_DEFAULTS = { consecutiveFailures: 5, openMs: 30_000 } as const;
 
 export type ListenerDefaults = Omit<KafkaListenerOptions, 'id' | 'topics' | 'topicPattern'>;
 
@@ -145,6 +170,32 @@ export function defineListener(
     if (ackMode !== 'auto') problems.push('"inbox" listeners acknowledge on commit: use ackMode "auto"');
   }
 
+  const transient = { ...TRANSIENT_BACKOFF, ...(merged.retry ? merged.retry.transient : undefined) };
+  problems.push(...validateBackoff({ ...transient, attempts: 1 }).map((p) => `retry.transient: ${p}`));
+  let circuitBreaker: ListenerDefinition['circuitBreaker'];
+  if (merged.circuitBreaker) {
+    const cb = { ...CIRCUIT_BREAKER_DEFAULTS, ...merged.circuitBreaker };
+    if (!isPositiveInt(cb.consecutiveFailures))
+      problems.push('"circuitBreaker.consecutiveFailures" must be a positive integer');
+    if (!isPositiveInt(cb.openMs)) problems.push('"circuitBreaker.openMs" must be a positive integer (ms)');
+    const rate = cb.failureRate;
+    if (
+      rate &&
+      !(
+        rate.threshold > 0 &&
+        rate.threshold <= 1 &&
+        isPositiveInt(rate.windowMs) &&
+        isPositiveInt(rate.minCalls)
+      )
+    ) {
+      problems.push('"circuitBreaker.failureRate" needs threshold in (0, 1], windowMs and minCalls > 0');
+    }
+    circuitBreaker = { consecutiveFailures: cb.consecutiveFailures, failureRate: rate, openMs: cb.openMs };
+  }
+  const middlewares = merged.middlewares ?? [];
+  if (!Array.isArray(middlewares) || middlewares.some((m) => typeof m !== 'function'))
+    problems.push('"middlewares" must be a list of functions (next) => handler');
+
   const payloads = [merged.payload, ...routes.map((r) => r.payload)].filter((p) => p !== undefined);
   if (payloads.some((p) => !isClass(p)))
     problems.push('"payload" must be a class (decorated with class-validator)');
@@ -171,7 +222,10 @@ export function defineListener(
     retry: {
       backoff,
       classifier: { nonRetryable: retryOptions.nonRetryable, retryable: retryOptions.retryable },
+      transient,
     },
+    circuitBreaker,
+    middlewares: [...middlewares],
     retryTopics: merged.retryTopics ? { delaysMs: [...merged.retryTopics.delaysMs] } : undefined,
     deadLetter: merged.deadLetter,
     maxInFlight: merged.maxInFlight,

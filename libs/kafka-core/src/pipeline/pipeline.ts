@@ -23,7 +23,12 @@ export interface InboundMessage {
 /** What became of a delivery. The container turns outcomes into offsets; middlewares never commit. */
 export type Outcome =
   | { status: 'success' }
-  | { status: 'retry'; delayMs: number; error: Error }
+  /**
+   * Try the same record again after `delayMs`. `transient`: our own infrastructure failed (database,
+   * broker, network), waited out without limit and never dead-lettered. `nack`: the handler asked for
+   * it (`ack.nack(delay)`); no failed attempt is counted.
+   */
+  | { status: 'retry'; delayMs: number; error: Error; transient?: boolean; nack?: boolean }
   | { status: 'dead-lettered'; error: Error; topic: string }
   | { status: 'forwarded'; error: Error; topic: string }
   | { status: 'skipped'; error?: Error };
