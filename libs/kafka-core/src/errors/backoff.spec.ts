@@ -1,4 +1,5 @@
-import { BackoffOptions, DEFAULT_BACKOFF, nextDelay, validateBackoff } from './backoff';
+import { TRANSIENT_BACKOFF } from '../discovery/listener-definition';
+import { BackoffOptions, DEFAULT_BACKOFF, nextDelay, transientDelay, validateBackoff } from './backoff';
 
 const noJitter: BackoffOptions = {
   attempts: 10,
@@ -100,5 +101,35 @@ describe('validateBackoff', () => {
     expect(
       validateBackoff({ attempts: 1, initialDelayMs: 0, multiplier: 1, maxDelayMs: 0, jitter: 1 }),
     ).toEqual([]);
+  });
+});
+
+describe('transientDelay', () => {
+  const transient = { initialDelayMs: 500, multiplier: 2, maxDelayMs: 30_000, jitter: 0 };
+
+  it('follows the exponential curve, capped, and never runs out', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 100, 10_000].map((n) => transientDelay(transient, n))).toEqual([
+      500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000,
+    ]);
+  });
+
+  it('stays within the jitter band and under the cap', () => {
+    const jittered = { ...transient, jitter: 0.2 };
+    expect(transientDelay(jittered, 1, () => 0)).toBe(400);
+    expect(transientDelay(jittered, 1, () => 0.999999)).toBe(600);
+    expect(transientDelay(jittered, 50, () => 0.999999)).toBe(30_000);
+  });
+
+  it('answers for any attempt count, even ones nextDelay refuses', () => {
+    expect(transientDelay(transient, 0)).toBe(500);
+    expect(transientDelay(transient, -3)).toBe(500);
+    expect(transientDelay(transient, Number.NaN)).toBe(500);
+    expect(transientDelay(transient, 2.7)).toBe(1_000);
+    expect(transientDelay({ ...transient, initialDelayMs: 0 }, 5_000)).toBe(0);
+  });
+
+  it('uses the listener default: half a second up to 30 s', () => {
+    expect(transientDelay(TRANSIENT_BACKOFF, 1, () => 0.5)).toBe(500);
+    expect(transientDelay(TRANSIENT_BACKOFF, 20, () => 0.5)).toBe(30_000);
   });
 });

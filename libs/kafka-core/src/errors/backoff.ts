@@ -65,3 +65,21 @@ export function nextDelay(
   const factor = 1 - o.jitter + 2 * o.jitter * random();
   return Math.max(0, Math.round(Math.min(o.maxDelayMs, base * factor)));
 }
+
+/**
+ * Delay before the next try of an infrastructure (transient) failure, after `failedAttempts` failed
+ * attempts: the same exponential curve with jitter, capped, and never exhausted. Total for any count
+ * (a count below 1 counts as 1), since the caller is already handling a failure.
+ */
+export function transientDelay(
+  o: Omit<BackoffOptions, 'attempts'>,
+  failedAttempts: number,
+  random: () => number = Math.random,
+): number {
+  const n = Number.isFinite(failedAttempts) ? Math.max(1, Math.floor(failedAttempts)) : 1;
+  // 0 × Infinity is NaN: with no initial delay the curve stays at 0 however long the outage.
+  const grown = o.initialDelayMs === 0 ? 0 : o.initialDelayMs * o.multiplier ** (n - 1);
+  const base = Math.min(o.maxDelayMs, grown);
+  const factor = 1 - o.jitter + 2 * o.jitter * random();
+  return Math.max(0, Math.round(Math.min(o.maxDelayMs, base * factor)));
+}

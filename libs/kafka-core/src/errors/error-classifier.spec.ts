@@ -1,4 +1,6 @@
-import { classify } from './error-classifier';
+import { DatabaseError } from 'pg';
+import { ProduceError } from '../client/kafka-client.port';
+import { classify, classifyFailure } from './error-classifier';
 import {
   DeserializationError,
   HandlerTimeoutError,
@@ -137,5 +139,59 @@ describe('classify', () => {
     expect(
       classify(new NonRetryableError('give up', { cause: new LockTimeoutError('lock') }), { retryable }),
     ).toBe('fail');
+  });
+});
+
+describe('classifyFailure', () => {
+  const dbDown = () =>
+    Object.assign(new DatabaseError('the database system is shutting down', 0, 'error'), { code: '57P03' });
+  const refused = () =>
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+  it('says transient for infrastructure failures, in the error or a cause', () => {
+    expect(classifyFailure(dbDown())).toBe('transient');
+    expect(classifyFailure(new Error('Connection terminated unexpectedly'))).toBe('transient');
+    expect(classifyFailure(new ProduceError('broker gone', true))).toBe('transient');
+    expect(classifyFailure(wrap(refused(), 3))).toBe('transient');
+  });
+
+  it('keeps the other verdicts of classify', () => {
+    expect(classifyFailure(new Error('chart service returned 500'))).toBe('retry');
+    expect(classifyFailure(new TypeError('x is not a function'))).toBe('fail');
+    expect(classifyFailure(new FakeHttpException(400))).toBe('fail');
+    expect(classifyFailure(new PayloadValidationError([{ field: 'mrn', constraints: ['matches'] }]))).toBe(
+      'fail',
+    );
+    expect(classifyFailure('boom')).toBe('retry');
+  });
+
+  it('lets a NonRetryableError or a listener nonRetryable class win over an outage it wraps', () => {
+    expect(classifyFailure(new NonRetryableError('give up', { cause: dbDown() }))).toBe('fail');
+    expect(classifyFailure(wrap(new NonRetryableError('give up', { cause: refused() }), 2))).toBe('fail');
+    class ChartRejected extends Error {}
+    const options = { nonRetryable: [ChartRejected] };
+    expect(classifyFailure(new ChartRejected('no', { cause: refused() }), options)).toBe('fail');
+    // Also when the outage is the outer error: the listener's explicit rule is the handler's verdict.
+    expect(classifyFailure(Object.assign(new ChartRejected('no'), { code: 'ECONNRESET' }), options)).toBe(
+      'fail',
+    );
+  });
+
+  it('lets a retryable class met first shield a non-retryable cause, leaving the outage rule to decide', () => {
+    class LockTimeout extends Error {}
+    const options = { retryable: [LockTimeout] };
+    expect(
+      classifyFailure(
+        new LockTimeout('lock', { cause: new NonRetryableError('x', { cause: dbDown() }) }),
+        options,
+      ),
+    ).toBe('transient');
+    expect(classifyFailure(new LockTimeout('lock', { cause: new NonRetryableError('x') }), options)).toBe(
+      'retry',
+    );
+  });
+
+  it('lets an outage beat the programming-error rule (fetch failed is a TypeError caused by ECONNREFUSED)', () => {
+    expect(classifyFailure(new TypeError('fetch failed', { cause: refused() }))).toBe('transient');
   });
 });

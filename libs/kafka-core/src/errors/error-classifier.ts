@@ -1,4 +1,5 @@
 import { NonRetryableError } from './kafka-core.errors';
+import { isTransientError } from './transient-errors';
 
 export type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -61,4 +62,40 @@ export function classify(error: unknown, options: ClassifierOptions = {}): 'retr
     current = (current as { cause?: unknown }).cause;
   }
   return 'retry';
+}
+
+/**
+ * Whether an explicit rule says "do not retry": at the first level (error, then causes) matching
+ * `retryable`, `nonRetryable` or NonRetryableError, `retryable` says no and the others say yes.
+ */
+function explicitlyNonRetryable(error: unknown, options: ClassifierOptions): boolean {
+  const nonRetryable: ErrorClass[] = [NonRetryableError, ...(options.nonRetryable ?? [])];
+  let current: unknown = error;
+  for (let depth = 0; depth <= MAX_CAUSE_DEPTH; depth++) {
+    if (typeof current !== 'object' || current === null) return false;
+    if (isInstance(current, options.retryable ?? [])) return false;
+    if (isInstance(current, nonRetryable)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * The failure's class, in this order:
+ * 1. `fail` when an explicit rule says so: the listener's `nonRetryable` classes or a
+ *    NonRetryableError (validation, deserialization, unknown event type), in the error or a cause,
+ *    unless a `retryable` class is met first. The handler's own verdict beats everything.
+ * 2. `transient` for an infrastructure failure anywhere in the chain (see isTransientError): retried
+ *    with the listener's capped transient backoff for as long as it lasts, never dead-lettered. It
+ *    beats the programming-error rule, so `TypeError: fetch failed` caused by ECONNREFUSED waits.
+ * 3. Otherwise `classify`: `fail` for programming errors and HTTP 4xx, `retry` (limited attempts,
+ *    then the dead-letter topic) for the rest.
+ */
+export function classifyFailure(
+  error: unknown,
+  options: ClassifierOptions = {},
+): 'transient' | 'retry' | 'fail' {
+  if (explicitlyNonRetryable(error, options)) return 'fail';
+  if (isTransientError(error)) return 'transient';
+  return classify(error, options);
 }

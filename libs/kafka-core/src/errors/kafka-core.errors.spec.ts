@@ -31,6 +31,20 @@ describe('kafka-core errors', () => {
     expect(new DeserializationError('orders', 0, '7').message).toBe('Cannot deserialize record orders-0@7');
   });
 
+  it("DeserializationError drops the parser's quotation of the input", () => {
+    let cause: unknown;
+    try {
+      JSON.parse('this is not json: Maria Lopez MRN-123456');
+    } catch (error) {
+      cause = error;
+    }
+    const error = new DeserializationError('orders', 2, '41', cause);
+    expect(error.message).toBe(
+      `Cannot deserialize record orders-2@41: Unexpected token '…', "…"... is not valid JSON`,
+    );
+    expect(error.cause).toBe(cause);
+  });
+
   it('PayloadValidationError lists the failing fields in its message', () => {
     const errors = [
       { field: 'patientId', constraints: ['patientId must be a UUID'] },

@@ -3,6 +3,7 @@
  * retry loop and go straight to the dead-letter topic, like the exceptions Spring Kafka's
  * DefaultErrorHandler classifies as not retryable (DeserializationException and friends).
  */
+import { redactErrorText } from './redact';
 
 function describe(cause: unknown): string {
   if (cause instanceof Error) return cause.message;
@@ -25,9 +26,10 @@ export class DeserializationError extends NonRetryableError {
   readonly offset: string;
 
   constructor(topic: string, partition: number, offset: string, cause?: unknown) {
+    // The parser's message quotes the bad input ("this is not"... is not valid JSON): drop the quotes.
     super(
       `Cannot deserialize record ${topic}-${partition}@${offset}` +
-        (cause === undefined ? '' : `: ${describe(cause)}`),
+        (cause === undefined ? '' : `: ${redactErrorText(describe(cause))}`),
       { cause },
     );
     this.name = 'DeserializationError';

@@ -1,6 +1,8 @@
 import { OutgoingRecord } from '../client/kafka-client.port';
 import { PayloadValidationError } from '../errors/kafka-core.errors';
-import { deadLetterMiddleware, DLT_HEADERS } from './dead-letter.middleware';
+import { deadLetterMiddleware, deadLetterRecord, DLT_HEADERS } from './dead-letter.middleware';
+import { parseJson, toPayload } from './deserialize.middleware';
+import { IsString, Matches } from 'class-validator';
 import { fakeListener, fakeMessage, fakeRecord } from '../testing/pipeline-fakes';
 
 describe('deadLetterMiddleware', () => {
@@ -85,5 +87,63 @@ describe('deadLetterMiddleware', () => {
     await expect(
       deadLetterMiddleware(broken)(async () => Promise.reject(new Error('x')))(fakeMessage()),
     ).rejects.toThrow('broker down');
+  });
+
+  describe('no part of the value in any header', () => {
+    const PATIENT_DATA = ['Maria', 'Lopez', 'MRN-123456'];
+    const provenance = { groupId: 'g1', listenerId: 'l1', attempts: 1, samePartition: true };
+    const leaks = (headers: Record<string, string> = {}) =>
+      Object.entries(headers).filter(([, v]) =>
+        PATIENT_DATA.some((p) => v.toLowerCase().includes(p.toLowerCase())),
+      );
+
+    class Patient {
+      @IsString() name!: string;
+      @Matches(/^P-\d+$/) mrn!: string;
+    }
+
+    async function failureOf(work: () => unknown): Promise<Error> {
+      try {
+        await work();
+      } catch (error) {
+        return error as Error;
+      }
+      throw new Error('no failure');
+    }
+
+    it('a value that is not JSON', async () => {
+      const record = fakeRecord({ value: Buffer.from('this is not json: Maria Lopez MRN-123456') });
+      const error = await failureOf(() => parseJson(record));
+      const { headers } = deadLetterRecord(record, error, provenance, { includeStackTrace: true });
+      expect(leaks(headers)).toEqual([]);
+      // "not " and "json" are in the value too: the rule removes any shared stretch, words included.
+      expect(headers?.[DLT_HEADERS.errorMessage]).toBe(
+        `Can…deserialize record orders-2@41: Unexpected token '…', "…"...…valid…`,
+      );
+      expect(headers?.[DLT_HEADERS.stackTrace]).toMatch(
+        /^DeserializationError: Can…deserialize record orders-2@41: .* at parse… \(/,
+      );
+    });
+
+    it('a JSON value failing validation, the name in a field', async () => {
+      const record = fakeRecord({ value: Buffer.from('{"name":"Maria Lopez","mrn":"MRN-123456"}') });
+      const error = await failureOf(() => toPayload(parseJson(record), Patient));
+      const { headers } = deadLetterRecord(record, error, provenance, { includeStackTrace: true });
+      expect(leaks(headers)).toEqual([]);
+      expect(JSON.parse(headers?.[DLT_HEADERS.validationErrors] ?? '')).toEqual([
+        { field: 'mrn', constraints: ['matches'] },
+      ]);
+    });
+
+    it('a handler error echoing the value, with or without quotes', async () => {
+      const record = fakeRecord({
+        value: Buffer.from('{"name":"Maria Lopez","mrn":"MRN-123456"}'),
+        key: Buffer.from('MRN-123456'),
+      });
+      const error = new Error('no chart for Maria Lopez (MRN-123456), "Maria" unknown');
+      const { headers } = deadLetterRecord(record, error, provenance, { includeStackTrace: true });
+      expect(leaks(headers)).toEqual([]);
+      expect(headers?.[DLT_HEADERS.errorMessage]).toBe('no chart for … (…), "…" unknown');
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ConsumedRecord, OutgoingRecord } from '../client/kafka-client.port';
 import { PayloadValidationError } from '../errors/kafka-core.errors';
+import { redactErrorText } from '../errors/redact';
 import { deadLetterTopicName } from '../kafka-core.constants';
 import { capHeader } from '../producer/envelope';
 import { asError, InboundMessage, Middleware } from './pipeline';
@@ -27,12 +28,6 @@ export type DeadLetterPublish = (topic: string, record: OutgoingRecord) => Promi
 export interface DeadLetterOptions {
   /** Stack traces can name internals; they go into headers only when asked for. */
   includeStackTrace?: boolean;
-}
-
-/** Control characters and line breaks are dropped so a message cannot forge log or header lines. */
-function sanitize(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point here
-  return capHeader(text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim());
 }
 
 /** Where a failed record of this listener goes; undefined when dead-lettering is off. */
@@ -70,12 +65,14 @@ export function deadLetterRecord(
     [DLT_HEADERS.lastFailureAt]: now,
     [DLT_HEADERS.errorClass]:
       error.name && error.name !== 'Error' ? error.name : (error.constructor?.name ?? 'Error'),
-    [DLT_HEADERS.errorMessage]: sanitize(error.message ?? ''),
+    // Messages echo input (V8 quotes bad JSON): no part of the value may travel in a header.
+    [DLT_HEADERS.errorMessage]: redactErrorText(error.message ?? '', record),
   };
   if (error instanceof PayloadValidationError) {
     headers[DLT_HEADERS.validationErrors] = capHeader(JSON.stringify(error.errors));
   }
-  if (options.includeStackTrace && error.stack) headers[DLT_HEADERS.stackTrace] = sanitize(error.stack);
+  if (options.includeStackTrace && error.stack)
+    headers[DLT_HEADERS.stackTrace] = redactErrorText(error.stack, record);
   // The original key and value bytes travel untouched; the derived topic has the same partition count.
   return {
     key: record.key,
@@ -103,7 +100,7 @@ export function deadLetterMiddleware(
       const topic = deadLetterDestination(message);
       if (!topic) {
         logger.error(
-          `${listener.id}: ${where} failed after ${message.attempt} attempt(s), skipped: ${error.name}: ${sanitize(error.message ?? '')}`,
+          `${listener.id}: ${where} failed after ${message.attempt} attempt(s), skipped: ${error.name}: ${redactErrorText(error.message ?? '', record)}`,
         );
         return { status: 'skipped', error };
       }

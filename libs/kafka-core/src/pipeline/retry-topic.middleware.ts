@@ -1,8 +1,9 @@
 import { ConsumedRecord } from '../client/kafka-client.port';
-import { classify } from '../errors/error-classifier';
+import { classifyFailure } from '../errors/error-classifier';
 import { retryTopicName } from '../kafka-core.constants';
 import { DeadLetterPublish } from './dead-letter.middleware';
 import { asError, Middleware } from './pipeline';
+import { transientRetry } from './retry.middleware';
 
 /** Headers a record carries while it waits in a retry topic. */
 export const RETRY_HEADERS = {
@@ -49,7 +50,9 @@ export function retryView(record: ConsumedRecord): RetryView | undefined {
 /**
  * Non-blocking retries: a retryable failure with a delay left is forwarded to `<topic>-retry` (same
  * partition, original bytes) with the attempt, the due time and the failing group, and its own offset
- * is done. Final failures fall through to the dead-letter middleware.
+ * is done. Final failures fall through to the dead-letter middleware. An infrastructure failure is
+ * not forwarded (its retries there would run out and dead-letter it): the record waits in place with
+ * the transient backoff, as under the blocking retry middleware.
  */
 export function retryTopicMiddleware(publish: DeadLetterPublish): Middleware {
   return (next) => async (message) => {
@@ -58,10 +61,12 @@ export function retryTopicMiddleware(publish: DeadLetterPublish): Middleware {
     } catch (thrown) {
       const error = asError(thrown);
       const { listener, record, attempt } = message;
+      const verdict = classifyFailure(error, listener.retry.classifier);
+      if (verdict === 'transient') return transientRetry(message, error);
       const delayMs = listener.retryTopics?.delaysMs[attempt - 1];
-      if (delayMs === undefined || classify(error, listener.retry.classifier) !== 'retry') throw error;
+      if (delayMs === undefined || verdict !== 'retry') throw error;
       const topic = retryTopicName(record.topic);
-      await publish(topic, {
+      const forwarded = publish(topic, {
         key: record.key,
         value: record.value,
         partition: record.partition,
@@ -77,7 +82,14 @@ export function retryTopicMiddleware(publish: DeadLetterPublish): Middleware {
           [RETRY_HEADERS.firstFailureAt]: (message.firstFailureAt ?? new Date()).toISOString(),
         },
       });
-      return { status: 'forwarded', error, topic };
+      // The broker refusing the forward is our outage too: wait in place rather than dead-letter.
+      const refused = await forwarded.then(
+        () => undefined,
+        (publishError: unknown) => asError(publishError),
+      );
+      if (refused === undefined) return { status: 'forwarded', error, topic };
+      if (classifyFailure(refused) === 'transient') return transientRetry(message, refused);
+      throw refused;
     }
   };
 }

@@ -1,6 +1,16 @@
-import { nextDelay } from '../errors/backoff';
-import { classify } from '../errors/error-classifier';
-import { asError, Middleware } from './pipeline';
+import { nextDelay, transientDelay } from '../errors/backoff';
+import { classifyFailure } from '../errors/error-classifier';
+import { asError, InboundMessage, Outcome } from './pipeline';
+import type { Middleware } from './pipeline';
+
+/**
+ * The outcome of an infrastructure failure: the same record tried again in place after the capped
+ * transient backoff, whatever attempts remain; the container never dead-letters it.
+ */
+export function transientRetry(message: InboundMessage, error: Error): Outcome {
+  const delayMs = transientDelay(message.listener.retry.transient, message.attempt);
+  return { status: 'retry', delayMs, error, transient: true };
+}
 
 /**
  * Decides whether a failure is tried again (and after how long) or final. It does not wait: the
@@ -13,7 +23,9 @@ export const retryMiddleware: Middleware = (next) => (message) => {
   return next(message).catch((thrown: unknown) => {
     const error = asError(thrown);
     const { backoff, classifier } = message.listener.retry;
-    if (classify(error, classifier) === 'retry') {
+    const verdict = classifyFailure(error, classifier);
+    if (verdict === 'transient') return transientRetry(message, error);
+    if (verdict === 'retry') {
       const delayMs = nextDelay(backoff, message.attempt);
       if (delayMs !== undefined) return { status: 'retry' as const, delayMs, error };
     }
