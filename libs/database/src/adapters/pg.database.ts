@@ -1,5 +1,7 @@
 import { Pool, PoolClient } from 'pg';
 import { Database, QueryResult, SqlExecutor, assertIdentifier } from '../database.port';
+import { PgChannelListener } from './pg-channel-listener';
+import { HeldClient } from './pg-held-client';
 
 /** Adapts a `pg` pool or pool client (say, one inside the caller's own transaction) to the port. */
 export class PgExecutor implements SqlExecutor {
@@ -35,6 +37,8 @@ export class PgDatabase extends PgExecutor implements Database {
       // search_path is a startup parameter, so every pooled connection lands in the schema.
       options: `-c search_path=${schema},public`,
       connectionTimeoutMillis: 10_000,
+      // A held connection whose server vanished without closing it (failover) is found by TCP.
+      keepAlive: true,
     });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
@@ -53,49 +57,37 @@ export class PgDatabase extends PgExecutor implements Database {
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const held = await HeldClient.checkout(this.pool);
+    const { client } = held;
     try {
       await client.query('BEGIN');
       const result = await work(new PgExecutor(client));
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A ROLLBACK that fails means the connection is gone (or in an unknown state): destroy it.
+      await client.query('ROLLBACK').catch((rollbackError: Error) => held.markBroken(rollbackError));
       throw error;
     } finally {
-      client.release();
+      held.release();
     }
   }
 
   async session<T>(work: (connection: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // A connection dropped by the server emits 'error'; unhandled, it would end the process.
-    const onError = (error: Error) => (broken = error);
-    client.on('error', onError);
+    const held = await HeldClient.checkout(this.pool);
     try {
-      return await work(new PgExecutor(client));
+      return await work(new PgExecutor(held.client));
     } finally {
-      client.off('error', onError);
-      // A broken connection (or one that may still hold session state) is closed, not pooled.
-      client.release(broken ?? true);
+      // A connection that may still hold session state (an advisory lock, a SET) is closed, not pooled.
+      held.release(true);
     }
   }
 
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
     assertIdentifier(channel, 'channel');
-    // LISTEN is per connection, so the listener keeps one client out of the pool until unsubscribed.
-    const client = await this.pool.connect();
-    const handler = (msg: { channel: string; payload?: string }) => {
-      if (msg.channel === channel) onNotify(msg.payload ?? '');
-    };
-    client.on('notification', handler);
-    await client.query(`LISTEN ${channel}`);
-    return async () => {
-      client.off('notification', handler);
-      await client.query(`UNLISTEN ${channel}`).catch(() => undefined);
-      client.release();
-    };
+    const listener = new PgChannelListener(this.pool, channel, onNotify);
+    await listener.start();
+    return () => listener.close();
   }
 
   async close(): Promise<void> {
