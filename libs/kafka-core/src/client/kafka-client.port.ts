@@ -70,12 +70,26 @@ export interface KafkaConsumerPort extends ConsumerEvents {
     options: RunOptions,
   ): Promise<void>;
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
-  /** Stops fetching these partitions (all of the topic when none are named) until resumed. */
+  /**
+   * Stops fetching these partitions until resumed; with a list, only the partitions named change.
+   * Without one, the whole topic, partitions assigned later included. A batch already fetched still
+   * arrives.
+   */
   pause(topic: string, partitions?: number[]): void;
+  /** Fetches these partitions again; with a list, only the partitions named change. */
   resume(topic: string, partitions?: number[]): void;
+  /** Assigned partitions the client does not fetch because they are paused, as it reports them. */
+  paused(): PausedPartitions[];
   /** The next fetch of this partition starts at `offset`. */
   seek(topic: string, partition: number, offset: string): void;
+  /** Leaves the group and closes connections. Safe after a crash; calling it again changes nothing. */
   disconnect(): Promise<void>;
+}
+
+export interface PausedPartitions {
+  topic: string;
+  /** Ascending. */
+  partitions: number[];
 }
 
 export interface OutgoingRecord {
