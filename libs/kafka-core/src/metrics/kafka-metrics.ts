@@ -2,13 +2,13 @@ import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common'
 import { Counter, Gauge, register } from 'prom-client';
 import { FastHistogram } from './fast-histogram';
 import { KafkaListenerRegistry } from '../container/listener-registry';
-import { ListenerCounters } from '../container/listener-status';
+import { BreakerState, ListenerCounters } from '../container/listener-status';
 import { KafkaBrokerHealthIndicator } from '../health/kafka-broker.health';
 import { ConsumerLagMonitor } from '../monitoring/consumer-lag';
 import { ProcessingRates } from '../monitoring/processing-rates';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { KAFKA_METRICS } from './metric-names';
-import { ListenerObserver, MetricsHooks, PublisherObserver } from './metrics-hooks';
+import { ListenerObserver, MetricsHooks, OperatorObserver, PublisherObserver } from './metrics-hooks';
 
 type Definition = { name: string; help: string; labelNames: readonly string[]; buckets?: readonly number[] };
 
@@ -20,6 +20,9 @@ const COUNTER_FIELDS: [keyof typeof KAFKA_METRICS, keyof ListenerCounters][] = [
   ['recordsSkipped', 'skipped'],
 ];
 
+/** Ordered by how much fetching is held back, so `> 0` means "not closed". */
+const BREAKER_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
 /**
  * kafka-core's Prometheus metrics (prom-client's default registry, which the service's /metrics
  * endpoint serves). Counters, gauges and lag are read from the containers, the relay and the admin API
@@ -29,13 +32,14 @@ const COUNTER_FIELDS: [keyof typeof KAFKA_METRICS, keyof ListenerCounters][] = [
  */
 @Injectable()
 export class KafkaMetrics
-  implements OnModuleInit, OnApplicationShutdown, ListenerObserver, PublisherObserver
+  implements OnModuleInit, OnApplicationShutdown, ListenerObserver, PublisherObserver, OperatorObserver
 {
   private readonly names: string[] = [];
   private durationsMetric?: FastHistogram;
   private producerLatency?: { observe(value: number): void };
   private producerSent?: Counter;
   private producerFailed?: Counter;
+  private pauseActions?: Counter;
 
   constructor(
     private readonly registry: KafkaListenerRegistry,
@@ -49,6 +53,7 @@ export class KafkaMetrics
   onModuleInit(): void {
     this.hooks.listener = this;
     this.hooks.publisher = this;
+    this.hooks.operator = this;
     for (const [metric, field] of COUNTER_FIELDS) {
       this.counter(KAFKA_METRICS[metric], (counter) => {
         for (const status of this.registry.list()) {
@@ -79,6 +84,7 @@ export class KafkaMetrics
         );
       }
     });
+    this.listenerGauges();
     this.gauge(KAFKA_METRICS.processingRate, (gauge) => {
       for (const s of this.registry.list())
         gauge.set({ group: s.groupId, listener: s.id }, this.rates.rate(s.id));
@@ -121,6 +127,34 @@ export class KafkaMetrics
     this.producerLatency = this.histogram(KAFKA_METRICS.producerLatency).child({});
     this.producerSent = this.counter(KAFKA_METRICS.producerRecordsSent);
     this.producerFailed = this.counter(KAFKA_METRICS.producerErrors);
+    this.pauseActions = this.counter(KAFKA_METRICS.pauseActions);
+  }
+
+  /** What needs a look, per listener: a stuck record, an outage waited out, the breaker, a pause. */
+  private listenerGauges(): void {
+    this.gauge(KAFKA_METRICS.oldestInFlightAge, (gauge) => {
+      const now = Date.now();
+      for (const s of this.registry.list()) {
+        const since = s.oldestInFlight?.since;
+        gauge.set({ group: s.groupId, listener: s.id }, since === undefined ? 0 : (now - since) / 1_000);
+      }
+    });
+    this.gauge(KAFKA_METRICS.retrying, (gauge) => {
+      for (const s of this.registry.list())
+        gauge.set({ group: s.groupId, listener: s.id }, s.retrying ? 1 : 0);
+    });
+    this.gauge(KAFKA_METRICS.breakerState, (gauge) => {
+      for (const s of this.registry.list()) {
+        if (s.breaker) gauge.set({ group: s.groupId, listener: s.id }, BREAKER_VALUES[s.breaker.state]);
+      }
+    });
+    this.gauge(KAFKA_METRICS.listenerPaused, (gauge) => {
+      for (const s of this.registry.list()) gauge.set({ group: s.groupId, listener: s.id }, s.paused ? 1 : 0);
+    });
+  }
+
+  pauseAction(action: 'pause' | 'resume', groupId: string, listenerId: string): void {
+    this.pauseActions?.inc({ group: groupId, listener: listenerId, action });
   }
 
   durations(topic: string, groupId: string, listenerId: string): { observe(seconds: number): void } {
@@ -140,6 +174,7 @@ export class KafkaMetrics
   onApplicationShutdown(): void {
     this.hooks.listener = undefined;
     this.hooks.publisher = undefined;
+    this.hooks.operator = undefined;
     for (const name of this.names) register.removeSingleMetric(name);
     this.names.length = 0;
   }

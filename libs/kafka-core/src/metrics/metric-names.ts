@@ -65,6 +65,31 @@ export const KAFKA_METRICS = {
     help: '1 while a listener is running (or paused), 0 when stopped or failed',
     labelNames: ['group', 'listener'],
   },
+  oldestInFlightAge: {
+    name: 'kafka_core_listener_oldest_in_flight_age_seconds',
+    help: 'How long the oldest record taken and not finished has waited (0 when none); grows while a listener is stuck',
+    labelNames: ['group', 'listener'],
+  },
+  retrying: {
+    name: 'kafka_core_listener_retrying',
+    help: '1 while a record waits out an infrastructure (transient) failure, retried in place',
+    labelNames: ['group', 'listener'],
+  },
+  breakerState: {
+    name: 'kafka_core_listener_circuit_breaker_state',
+    help: "The listener's circuit breaker: 0 closed, 1 half-open, 2 open (listeners with a breaker only)",
+    labelNames: ['group', 'listener'],
+  },
+  listenerPaused: {
+    name: 'kafka_core_listener_paused',
+    help: '1 while an operator holds the listener paused',
+    labelNames: ['group', 'listener'],
+  },
+  pauseActions: {
+    name: 'kafka_core_listener_pause_actions_total',
+    help: 'Operator pause and resume requests (action "pause" or "resume")',
+    labelNames: ['group', 'listener', 'action'],
+  },
   // Publisher.
   producerRecordsSent: {
     name: 'kafka_core_producer_records_sent_total',

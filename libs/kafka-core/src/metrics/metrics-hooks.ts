@@ -10,6 +10,11 @@ export interface PublisherObserver {
   request(topics: { topic: string; records: number }[], seconds: number, failed: boolean): void;
 }
 
+/** What the registry reports when an operator pauses or resumes a listener. */
+export interface OperatorObserver {
+  pauseAction(action: 'pause' | 'resume', groupId: string, listenerId: string): void;
+}
+
 /**
  * Where the metrics plug into the publisher and the containers. A holder without dependencies, so the
  * publisher (which the metrics' outbox gauges depend on, through the relay) need not depend on them.
@@ -18,4 +23,5 @@ export interface PublisherObserver {
 export class MetricsHooks {
   listener?: ListenerObserver;
   publisher?: PublisherObserver;
+  operator?: OperatorObserver;
 }
