@@ -364,6 +364,139 @@ describe('docker/prometheus/prometheus.yml', () => {
   });
 });
 
+describe('docker/prometheus/kafka-core-alerts.yml', () => {
+  interface Rule {
+    alert: string;
+    expr: string;
+    for?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  }
+  const RULES_FILE = 'docker/prometheus/kafka-core-alerts.yml';
+  const config = parse(read('docker/prometheus/prometheus.yml')) as { rule_files?: string[] };
+  const rules = (parse(read(RULES_FILE)) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap(
+    (g) => g.rules,
+  );
+
+  /** Every series kafka-core exports, histograms under their three suffixes. */
+  const exported = new Set(
+    Object.values(KAFKA_METRICS).flatMap((m): string[] =>
+      'buckets' in m ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name],
+    ),
+  );
+  const FUNCTIONS = new Set(['sum', 'max', 'min', 'avg', 'count', 'increase', 'rate', 'time', 'absent']);
+  const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset']);
+
+  /**
+   * The series an expression reads: what is left once strings, label matchers, ranges, grouping
+   * clauses, functions, keywords and numbers are taken out.
+   */
+  function seriesOf(expr: string): { series: string[]; functions: string[] } {
+    const bare = expr
+      .replace(/"[^"]*"|'[^']*'/g, ' ')
+      .replace(/\{[^}]*\}/g, ' ')
+      .replace(/\[[^\]]*\]/g, ' ')
+      .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+    const tokens = [...bare.matchAll(/([A-Za-z_:][\w:]*)\s*(\()?/g)];
+    return {
+      functions: tokens.filter((t) => t[2]).map((t) => t[1]),
+      series: tokens.filter((t) => !t[2] && !KEYWORDS.has(t[1])).map((t) => t[1]),
+    };
+  }
+  const ruleReading = (series: string) => rules.filter((r) => seriesOf(r.expr).series.includes(series));
+  const seconds = (ms: number) => ms / 1_000;
+  const minutes = (ms: number) => `${ms / 60_000}m`;
+
+  it('is loaded by prometheus.yml from where docker-compose.yml mounts it', () => {
+    expect(config.rule_files).toEqual(['/etc/prometheus/kafka-core-alerts.yml']);
+    expect(services.prometheus.volumes).toContainEqual(
+      `./${RULES_FILE}:/etc/prometheus/kafka-core-alerts.yml:ro`,
+    );
+  });
+
+  it('reads only series kafka-core exports, through known functions', () => {
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) {
+      const { series, functions } = seriesOf(rule.expr);
+      expect({ alert: rule.alert, reads: series.length > 0 }).toEqual({ alert: rule.alert, reads: true });
+      for (const name of series)
+        expect({ alert: rule.alert, name, exported: exported.has(name) }).toEqual({
+          alert: rule.alert,
+          name,
+          exported: true,
+        });
+      for (const fn of functions)
+        expect({ alert: rule.alert, fn, known: FUNCTIONS.has(fn) }).toMatchObject({ known: true });
+    }
+  });
+
+  it('the series check catches a misspelt metric', () => {
+    expect(
+      seriesOf('sum by (job) (increase(kafka_core_listener_dead_letters_total{job="x"}[5m])) > 0'),
+    ).toEqual({
+      series: ['kafka_core_listener_dead_letters_total'],
+      functions: ['sum', 'increase'],
+    });
+    expect(exported.has('kafka_core_listener_dead_letters_total')).toBe(false);
+  });
+
+  it('names each alert once, with a severity and a summary', () => {
+    expect(new Set(rules.map((r) => r.alert)).size).toBe(rules.length);
+    for (const rule of rules) {
+      expect({ alert: rule.alert, severity: rule.labels?.severity }).toEqual({
+        alert: rule.alert,
+        severity: expect.stringMatching(/^(warning|critical)$/),
+      });
+      expect(rule.annotations?.summary).toMatch(/\S/);
+    }
+  });
+
+  it('alerts on critical lag at the lag health threshold', () => {
+    expect(ruleReading(KAFKA_METRICS.consumerLag.name).map((r) => r.expr)).toEqual([
+      `sum by (job, group, topic) (${KAFKA_METRICS.consumerLag.name}) > ${HEALTH_DEFAULTS.lag.critical}`,
+    ]);
+  });
+
+  it('alerts on any dead letter within the health dead-letter window', () => {
+    expect(ruleReading(KAFKA_METRICS.recordsDeadLettered.name).map((r) => r.expr)).toEqual([
+      `sum by (job, group, listener, topic) (increase(${KAFKA_METRICS.recordsDeadLettered.name}[${minutes(HEALTH_DEFAULTS.deadLetterWindowMs)}])) > 0`,
+    ]);
+  });
+
+  it('alerts on a stuck listener at the stuck health threshold', () => {
+    expect(ruleReading(KAFKA_METRICS.oldestInFlightAge.name).map((r) => r.expr)).toEqual([
+      `${KAFKA_METRICS.oldestInFlightAge.name} > ${seconds(HEALTH_DEFAULTS.stuckAfterMs)}`,
+    ]);
+  });
+
+  it('alerts on an open breaker (state 2)', () => {
+    expect(ruleReading(KAFKA_METRICS.breakerState.name).map((r) => r.expr)).toEqual([
+      `${KAFKA_METRICS.breakerState.name} == 2`,
+    ]);
+  });
+
+  it('alerts on outbox age at the outbox health threshold', () => {
+    expect(ruleReading(KAFKA_METRICS.outboxOldestAge.name).map((r) => r.expr)).toEqual([
+      `${KAFKA_METRICS.outboxOldestAge.name} > ${seconds(HEALTH_DEFAULTS.outbox.maxOldestAgeMs)}`,
+    ]);
+  });
+
+  it('alerts when no instance of a service leads its outbox relay', () => {
+    expect(ruleReading(KAFKA_METRICS.outboxLeader.name).map((r) => r.expr)).toEqual([
+      `max by (job) (${KAFKA_METRICS.outboxLeader.name}) < 1`,
+    ]);
+  });
+
+  it('alerts on a pause held longer than the paused health threshold, and on a long transient retry', () => {
+    expect(ruleReading(KAFKA_METRICS.listenerPaused.name).map((r) => [r.expr, r.for])).toEqual([
+      [`${KAFKA_METRICS.listenerPaused.name} == 1`, minutes(HEALTH_DEFAULTS.pausedDegradedAfterMs)],
+    ]);
+    expect(ruleReading(KAFKA_METRICS.retrying.name).map((r) => [r.expr, r.for])).toEqual([
+      [`${KAFKA_METRICS.retrying.name} == 1`, minutes(HEALTH_DEFAULTS.retryingDegradedAfterMs)],
+    ]);
+  });
+});
+
 describe('Grafana provisioning', () => {
   interface Target {
     expr?: string;
