@@ -12,7 +12,9 @@ export {
   AckMode,
   KeyOrderedConcurrency,
   RetryOptions,
+  CircuitBreakerOptions,
 } from './decorators/kafka-listener.decorator';
+export { Middleware, Handler, InboundMessage, Outcome } from './pipeline/pipeline';
 export { KafkaHandler, KafkaHandlerOptions } from './decorators/kafka-handler.decorator';
 export { Payload, Key, KafkaHeaders, Ack, Ctx, Tx } from './decorators/kafka-params.decorators';
 export { EventContract, EventContractOptions, contractOf } from './decorators/event-contract.decorator';
@@ -52,6 +54,7 @@ export {
   HandlerTimeoutError,
 } from './errors/kafka-core.errors';
 export { BackoffOptions, DEFAULT_BACKOFF } from './errors/backoff';
+export { BatchListenerFailedError } from './errors/batch-listener-failed.error';
 export { BrokerUnavailableError } from './container/wait-for-broker';
 export { KafkaListenerRegistry } from './container/listener-registry';
 export { ListenerStatus, ListenerState, ListenerCounters } from './container/listener-status';

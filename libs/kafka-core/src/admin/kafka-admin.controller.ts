@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import { KafkaListenerRegistry } from '../container/listener-registry';
 import { ListenerStatus } from '../container/listener-status';
 import { lagLevel } from '../health/kafka-lag.health';
@@ -40,15 +40,15 @@ export class KafkaAdminController {
 
   @Post('listeners/:id/pause')
   @HttpCode(200)
-  pause(@Param('id') id: string) {
-    this.registry.pause(id);
+  pause(@Param('id') id: string, @Headers('x-actor') actor?: string) {
+    this.registry.pause(id, operator(actor));
     return this.view(this.registry.status(id));
   }
 
   @Post('listeners/:id/resume')
   @HttpCode(200)
-  resume(@Param('id') id: string) {
-    this.registry.resume(id);
+  resume(@Param('id') id: string, @Headers('x-actor') actor?: string) {
+    this.registry.resume(id, operator(actor));
     return this.view(this.registry.status(id));
   }
 
@@ -68,8 +68,21 @@ export class KafkaAdminController {
       lag: lag ? { total: lag.total, partitions: lag.partitions } : null,
       inFlight: status.inFlight,
       oldestInFlight: status.oldestInFlight ?? null,
+      retrying: status.retrying ?? null,
+      breaker: status.breaker ?? null,
+      paused: status.paused ?? null,
+      lastDeadLetterAt: status.lastDeadLetterAt ?? null,
       processingRate: Math.round(this.rates.rate(status.id) * 10) / 10,
       counters: status.counters,
     };
   }
+}
+
+/**
+ * Who acted, for the log: the admin token proves the right, and the caller may name themselves
+ * (`x-actor`, capped and stripped of anything but a plain name, since it is not proof of identity).
+ */
+function operator(actor: string | undefined): string {
+  const name = actor?.replace(/[^\w.@-]+/g, '').slice(0, 64);
+  return name ? `admin-token (${name})` : 'admin-token';
 }

@@ -107,19 +107,25 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       observer: this.hooks.listener,
       deadLetter: (message: InboundMessage, error: Error) => deadLetter(() => Promise.reject(error))(message),
     };
-    for (const definition of definitions) {
-      const container = new ListenerContainer(
-        definition,
-        this.client,
-        this.pipeline(definition, invoke),
-        settings,
-      );
-      this.registry.register(container);
-      if (!definition.autoStartup) continue;
-      await container.start();
-      this.logger.log(
-        `Listener ${definition.id} consuming ${definition.topics.join(', ') || definition.topicPattern} as ${definition.groupId}`,
-      );
+    const started: ListenerContainer[] = [];
+    try {
+      for (const definition of definitions) {
+        const container = new ListenerContainer(definition, this.client, this.pipeline(definition, invoke), {
+          ...settings,
+          batchPipeline: definition.batch ? this.pipeline(definition, invoke, false) : undefined,
+        });
+        this.registry.register(container);
+        if (!definition.autoStartup) continue;
+        started.push(container);
+        await container.start();
+        this.logger.log(
+          `Listener ${definition.id} consuming ${definition.topics.join(', ') || definition.topicPattern} as ${definition.groupId}`,
+        );
+      }
+    } catch (error) {
+      // The application will not start: listeners already consuming leave their groups now, not at exit.
+      await Promise.all(started.map((container) => container.stop().catch(() => undefined)));
+      throw error;
     }
     this.outbox.start();
   }
@@ -179,17 +185,23 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     });
   }
 
-  /** Only the steps a listener uses: every layer is an extra async frame on every record. */
-  private pipeline(definition: ListenerDefinition, invoke: Handler): Handler {
+  /**
+   * Only the steps a listener uses: every layer is an extra async frame on every record. Batch
+   * listeners' dispatcher disposes of failed records itself, one by one, through `deadLetter`.
+   */
+  private pipeline(definition: ListenerDefinition, invoke: Handler, withDeadLetter = true): Handler {
     return compose(
       [
-        deadLetterMiddleware(this.publishDeadLetter, this.options.deadLetter),
+        ...(withDeadLetter ? [deadLetterMiddleware(this.publishDeadLetter, this.options.deadLetter)] : []),
         definition.retryTopics ? retryTopicMiddleware(this.publishDeadLetter) : retryMiddleware,
         deserializeMiddleware,
         // Outside the inbox: a timed-out attempt's transaction finishes on its own, and the retry
         // waits on its inbox row until then.
         ...(definition.handlerTimeoutMs ? [timeoutMiddleware] : []),
         ...(definition.inbox && this.options.database ? [inboxMiddleware(this.options.database)] : []),
+        // Users' own, around the handler: they see the payload and the inbox transaction.
+        ...(this.options.middlewares ?? []),
+        ...definition.middlewares,
       ],
       invoke,
     );

@@ -33,6 +33,11 @@ class Fifo<T> {
   }
 }
 
+/** A task's answer meaning "run me again after `delayMs`, my key waiting with me". */
+export class RunAgain {
+  constructor(readonly delayMs: number) {}
+}
+
 /**
  * Key-ordered parallelism inside a partition, after Confluent's parallel-consumer KEY ordering:
  * records with different keys run concurrently, records of one key strictly in submission order,
@@ -47,6 +52,8 @@ export class KeyOrderedScheduler {
   private runningCount = 0;
   private queuedCount = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Tasks waiting out a RunAgain delay: they hold their key, not a slot. */
+  private readonly delayed = new Map<NodeJS.Timeout, Job>();
 
   constructor(private readonly maxInFlight: number) {
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
@@ -56,7 +63,8 @@ export class KeyOrderedScheduler {
 
   /**
    * Queues `task` behind earlier tasks with the same key. Resolves or rejects with the task's own
-   * result once it ran; a failure does not hold back the key's later tasks.
+   * result once it ran; a failure does not hold back the key's later tasks. A task resolving to a
+   * RunAgain is run again after its delay; meanwhile its key's later tasks wait and its slot is free.
    */
   submit<T>(key: string | null, task: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -82,9 +90,30 @@ export class KeyOrderedScheduler {
     return this.queuedCount;
   }
 
-  /** Resolves when nothing is running or queued. */
+  /** Tasks waiting out a RunAgain delay. */
+  get waiting(): number {
+    return this.delayed.size;
+  }
+
+  /** Drops every task not running (queued or waiting), resolving them with undefined: a stop. */
+  clear(): void {
+    const dropped: Job[] = [...this.delayed.values()];
+    for (const timer of this.delayed.keys()) clearTimeout(timer);
+    this.delayed.clear();
+    for (let job = this.ready.shift(); job; job = this.ready.shift()) dropped.push(job);
+    for (const blocked of this.blockedByKey.values()) {
+      for (let job = blocked.shift(); job; job = blocked.shift()) dropped.push(job);
+    }
+    this.blockedByKey.clear();
+    this.queuedCount = 0;
+    for (const job of dropped) job.resolve(undefined);
+    this.settleIdle();
+  }
+
+  /** Resolves when nothing is running, queued or waiting. */
   idle(): Promise<void> {
-    if (this.runningCount === 0 && this.queuedCount === 0) return Promise.resolve();
+    if (this.runningCount === 0 && this.queuedCount === 0 && this.delayed.size === 0)
+      return Promise.resolve();
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -108,6 +137,7 @@ export class KeyOrderedScheduler {
     }
     result.then(
       (value) => {
+        if (value instanceof RunAgain) return this.runAgain(job, value.delayMs);
         this.finish(job);
         job.resolve(value);
       },
@@ -116,6 +146,19 @@ export class KeyOrderedScheduler {
         job.reject(error);
       },
     );
+  }
+
+  private runAgain(job: Job, delayMs: number): void {
+    this.runningCount--;
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      this.queuedCount++;
+      // Its key is still blocked by this very job, so nothing of the key ran meanwhile.
+      this.ready.push(job);
+      this.pump();
+    }, delayMs);
+    this.delayed.set(timer, job);
+    this.pump();
   }
 
   private finish(job: Job): void {
@@ -127,7 +170,16 @@ export class KeyOrderedScheduler {
       else this.blockedByKey.delete(job.key);
     }
     this.pump();
-    if (this.runningCount === 0 && this.queuedCount === 0 && this.idleWaiters.length > 0) {
+    this.settleIdle();
+  }
+
+  private settleIdle(): void {
+    if (
+      this.runningCount === 0 &&
+      this.queuedCount === 0 &&
+      this.delayed.size === 0 &&
+      this.idleWaiters.length > 0
+    ) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of waiters) resolve();

@@ -27,12 +27,13 @@ export class KafkaListenerRegistry {
     await this.get(id).stop();
   }
 
-  pause(id: string): void {
-    this.get(id).pause();
+  /** Holds the listener paused (across retries, rebalances, restarts) until resumed; `by` is logged. */
+  pause(id: string, by?: string): void {
+    this.get(id).pause(by);
   }
 
-  resume(id: string): void {
-    this.get(id).resume();
+  resume(id: string, by?: string): void {
+    this.get(id).resume(by);
   }
 
   /** Every container, for shutdown. */

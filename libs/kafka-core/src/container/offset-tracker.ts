@@ -149,6 +149,11 @@ export class OffsetTracker {
     this.partitions.delete(partitionKey(topic, partition));
   }
 
+  /** Tracked partitions, without creating any (status reads must not change state). */
+  entries(): IterableIterator<{ topic: string; partition: number; tracker: PartitionOffsetTracker }> {
+    return this.partitions.values();
+  }
+
   get totalInFlight(): number {
     let total = 0;
     for (const { tracker } of this.partitions.values()) total += tracker.inFlight;

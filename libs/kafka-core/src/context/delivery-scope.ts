@@ -5,9 +5,9 @@ import type { SqlExecutor } from '@app/database';
 /** What code running inside a handler can know about the record being handled. */
 export interface Delivery {
   readonly record: ConsumedRecord;
-  readonly groupId: string;
+  readonly listener: { readonly groupId: string };
   /** The inbox transaction, when the listener uses the inbox. */
-  transaction?: SqlExecutor;
+  readonly transaction?: SqlExecutor;
 }
 
 const scope = new AsyncLocalStorage<Delivery>();

@@ -22,8 +22,7 @@ describe('eventIdOf', () => {
     expect(eventIdOf(record({}))).toBe('audit-events-1-42');
     const context = new KafkaContext({
       record: record({}),
-      groupId: 'g',
-      listenerId: 'l',
+      listener: { id: 'l', groupId: 'g' },
       attempt: 2,
       heartbeat: async () => undefined,
     });

@@ -18,14 +18,22 @@ export interface Acknowledgment {
   nack(delayMs?: number): void;
 }
 
+/**
+ * What a context reads. The InboundMessage of a delivery is one (the context is a view of it), so the
+ * record, attempt and transaction live in one place.
+ */
 export interface KafkaContextFields {
-  record: ConsumedRecord;
-  groupId: string;
-  listenerId: string;
-  attempt: number;
-  heartbeat: () => Promise<void>;
-  transaction?: SqlExecutor;
+  readonly record: ConsumedRecord;
+  readonly listener: { readonly id: string; readonly groupId: string };
+  readonly attempt: number;
+  readonly heartbeat: () => Promise<void>;
+  /** Set by the inbox for the duration of one attempt. */
+  readonly transaction?: SqlExecutor;
+  /** Set by the timeout: fires when the handler runs past `handlerTimeoutMs`. */
+  readonly signal?: AbortSignal;
 }
+
+const NEVER_ABORTED = new AbortController().signal;
 
 /** What a handler may know about the record it is handling; one getter per field. */
 export class KafkaContext {
@@ -58,10 +66,10 @@ export class KafkaContext {
     return this.fields.attempt;
   }
   get groupId(): string {
-    return this.fields.groupId;
+    return this.fields.listener.groupId;
   }
   get listenerId(): string {
-    return this.fields.listenerId;
+    return this.fields.listener.id;
   }
   get record(): ConsumedRecord {
     return this.fields.record;
@@ -73,9 +81,12 @@ export class KafkaContext {
   get transaction(): SqlExecutor | undefined {
     return this.fields.transaction;
   }
-  /** @internal Set by the inbox for the duration of one attempt. */
-  bindTransaction(transaction: SqlExecutor | undefined): void {
-    this.fields.transaction = transaction;
+  /**
+   * Aborted when the handler runs past the listener's `handlerTimeoutMs`: pass it to fetch, database
+   * drivers and timers so a timed-out call stops instead of running on beside its retry.
+   */
+  get signal(): AbortSignal {
+    return this.fields.signal ?? NEVER_ABORTED;
   }
   /** Keeps the group membership alive during long work. */
   heartbeat(): Promise<void> {

@@ -100,8 +100,7 @@ describe('directInvoker', () => {
   const record = fakeRecord();
   const context = new KafkaContext({
     record,
-    groupId: 'g',
-    listenerId: 'l',
+    listener: { id: 'l', groupId: 'g' },
     attempt: 1,
     heartbeat: async () => undefined,
   });

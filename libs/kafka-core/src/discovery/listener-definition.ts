@@ -158,6 +158,12 @@ export function defineListener(
       problems.push('"retryTopics" needs explicit "topics" (each gets a <topic>-retry)');
     if (merged.batch) problems.push('"retryTopics" cannot be combined with "batch"');
   }
+  // A batch is one delivery: per-record bounds would hold back part of it (Spring refuses them too).
+  for (const option of ['maxInFlight', 'rateLimit'] as const) {
+    if (merged.batch && merged[option] !== undefined)
+      problems.push(`"${option}" works per record: a "batch" listener cannot honour it`);
+  }
+  if (merged.batch && merged.circuitBreaker) problems.push('"circuitBreaker" works per record, not with "batch"');
   if (merged.batch && ackMode !== 'auto')
     problems.push('"batch" listeners acknowledge the whole batch: use ackMode "auto"');
   if (merged.batch && concurrency.keyOrdered)

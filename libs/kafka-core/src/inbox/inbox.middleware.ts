@@ -12,7 +12,7 @@ class RollBack extends Error {
 /**
  * The idempotent inbox: records (group, event id) in the same transaction as the handler's writes
  * and hands the handler that transaction. A redelivered event finds its row and is skipped (and so
- * acknowledged); a failed attempt rolls back both, so the retry is not mistaken for a duplicate. A
+ * acknowledged); a failed or nacked attempt rolls back both, so the retry is not mistaken for a duplicate. A
  * concurrent duplicate waits on the row's key until the first commits, then skips.
  */
 export function inboxMiddleware(db: Database): Middleware {
@@ -28,7 +28,6 @@ export function inboxMiddleware(db: Database): Middleware {
         );
         if (claimed.rowCount === 0) return { status: 'skipped' } as Outcome;
         message.transaction = tx;
-        message.context.bindTransaction(tx);
         const outcome = await next(message);
         if (outcome.status !== 'success') throw new RollBack(outcome);
         return outcome;
@@ -38,7 +37,6 @@ export function inboxMiddleware(db: Database): Middleware {
       throw error;
     } finally {
       message.transaction = undefined;
-      message.context.bindTransaction(undefined);
     }
   };
 }

@@ -9,7 +9,8 @@ import {
   UnknownEventTypeError,
 } from '../errors/kafka-core.errors';
 import { ConsumedRecord } from '../client/kafka-client.port';
-import { Middleware } from './pipeline';
+import { BatchListenerFailedError } from '../errors/batch-listener-failed.error';
+import { Handler, InboundMessage, Middleware, Outcome } from './pipeline';
 
 function fieldErrors(errors: ValidationError[], parent = ''): PayloadFieldError[] {
   return errors.flatMap((error) => {
@@ -49,6 +50,7 @@ export async function toPayload(value: unknown, payloadClass: PayloadClass | und
  * promise they do not need.
  */
 export const deserializeMiddleware: Middleware = (next) => (message) => {
+  if (message.records) return batchPayloads(message, next);
   try {
     const eventType = message.record.headers[ENVELOPE_HEADERS.eventType];
     const route = routeFor(message.listener, eventType);
@@ -70,3 +72,28 @@ export const deserializeMiddleware: Middleware = (next) => (message) => {
     return Promise.reject(error);
   }
 };
+
+/**
+ * A batch's payloads, in order. At the first record that does not deserialize, the records before it
+ * are handled on their own and that record is named (so it alone is dead-lettered; the rest come again).
+ */
+async function batchPayloads(message: InboundMessage, next: Handler): Promise<Outcome> {
+  const route = message.listener.routes[0];
+  const records = message.records as readonly ConsumedRecord[];
+  const payloads: unknown[] = [];
+  message.route = route;
+  message.payload = payloads;
+  for (let index = 0; index < records.length; index++) {
+    try {
+      payloads.push(await toPayload(parseJson(records[index]), route.payload));
+    } catch (error) {
+      if (index > 0) {
+        message.records = records.slice(0, index);
+        const outcome = await next(message);
+        if (outcome.status !== 'success') return outcome;
+      }
+      throw new BatchListenerFailedError(index, error);
+    }
+  }
+  return next(message);
+}

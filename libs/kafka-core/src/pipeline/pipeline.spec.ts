@@ -25,13 +25,41 @@ describe('compose', () => {
 });
 
 describe('timeoutMiddleware', () => {
-  it('fails a handler that outlives handlerTimeoutMs with a retryable timeout error', async () => {
-    const slow = timeoutMiddleware(
-      () => new Promise((resolve) => setTimeout(() => resolve({ status: 'success' }), 200)),
+  it('aborts the signal at the timeout and fails with the timeout error once the handler gives up', async () => {
+    const abortedAt: number[] = [];
+    const started = Date.now();
+    const cooperative = timeoutMiddleware(
+      (message) =>
+        new Promise((_, reject) =>
+          message.context.signal.addEventListener('abort', () => {
+            abortedAt.push(Date.now() - started);
+            reject(new Error('aborted by the signal'));
+          }),
+        ),
     );
-    await expect(slow(fakeMessage(fakeListener({ handlerTimeoutMs: 20 })))).rejects.toThrow(
+    await expect(cooperative(fakeMessage(fakeListener({ handlerTimeoutMs: 20 })))).rejects.toThrow(
       HandlerTimeoutError,
     );
+    expect(abortedAt).toHaveLength(1);
+    expect(abortedAt[0]).toBeGreaterThanOrEqual(15);
+  });
+
+  it('keeps waiting for a handler that ignores the signal, so nothing of its key runs beside it', async () => {
+    let settledAt = 0;
+    const stubborn = timeoutMiddleware(
+      () =>
+        new Promise((resolve) =>
+          setTimeout(() => {
+            settledAt = Date.now();
+            resolve({ status: 'success' });
+          }, 200),
+        ),
+    );
+    const outcome = await stubborn(fakeMessage(fakeListener({ handlerTimeoutMs: 20 })));
+    // The middleware returned only after the handler settled; its work was done, so it counts.
+    expect(Date.now()).toBeGreaterThanOrEqual(settledAt);
+    expect(settledAt).toBeGreaterThan(0);
+    expect(outcome).toEqual({ status: 'success' });
   });
 
   it('does nothing without a timeout', async () => {

@@ -3,9 +3,15 @@ import { ConsumedRecord } from '../client/kafka-client.port';
 import { Acknowledgment, KafkaContext } from '../ctx-host/kafka.context';
 import { ListenerDefinition, ListenerRoute } from '../discovery/listener-definition';
 
-/** One delivery of one record to one listener, as the middlewares see it. */
+/**
+ * One delivery of one record (or, for batch listeners, of a batch) to one listener: the one object
+ * that carries it from fetch to outcome. The handler's KafkaContext is a view of it.
+ */
 export interface InboundMessage {
+  /** The record; for a batch, its first record. */
   readonly record: ConsumedRecord;
+  /** Batch listeners: every record of the delivery, in offset order. */
+  records?: readonly ConsumedRecord[];
   readonly listener: ListenerDefinition;
   /** 1 on first delivery. */
   readonly attempt: number;
@@ -13,11 +19,14 @@ export interface InboundMessage {
   readonly firstFailureAt?: Date;
   readonly context: KafkaContext;
   readonly ack: Acknowledgment;
-  /** Set by the deserialize middleware. */
+  readonly heartbeat: () => Promise<void>;
+  /** Set by the deserialize middleware (an array of payloads for a batch). */
   route?: ListenerRoute;
   payload?: unknown;
   /** Set by the inbox middleware: the transaction the handler's writes belong in. */
   transaction?: SqlExecutor;
+  /** Set by the timeout middleware. */
+  signal?: AbortSignal;
 }
 
 /** What became of a delivery. The container turns outcomes into offsets; middlewares never commit. */

@@ -33,17 +33,13 @@ export function fakeListener(
 }
 
 export function fakeMessage(listener = fakeListener(), record = fakeRecord(), attempt = 1): InboundMessage {
-  return {
+  const message = {
     record,
     listener,
     attempt,
-    context: new KafkaContext({
-      record,
-      groupId: listener.groupId,
-      listenerId: listener.id,
-      attempt,
-      heartbeat: async () => undefined,
-    }),
+    heartbeat: async () => undefined,
     ack: { acknowledge: () => undefined, nack: () => undefined },
-  };
+  } as { -readonly [K in keyof InboundMessage]: InboundMessage[K] };
+  message.context = new KafkaContext(message);
+  return message;
 }
