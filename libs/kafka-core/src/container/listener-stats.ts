@@ -1,3 +1,5 @@
+import { ConsumedRecord } from '../client/kafka-client.port';
+import { redactErrorText } from '../errors/redact';
 import type { ListenerObserver } from '../metrics/metrics-hooks';
 import { emptyCounters, ListenerCounters, ListenerStatus } from './listener-status';
 
@@ -44,13 +46,15 @@ export class ListenerStats {
     series.observe((performance.now() - started) / 1_000);
   }
 
-  transientFailure(where: { topic: string; partition: number; offset: string }, error: Error): void {
-    const lastError = `${error.name}: ${error.message}`.slice(0, 200);
+  transientFailure(record: ConsumedRecord, error: Error): void {
     this.retrying = {
       since: this.retrying?.since ?? Date.now(),
       attempts: (this.retrying?.attempts ?? 0) + 1,
-      lastError,
-      ...where,
+      // Status is read over HTTP: the same redaction as dead-letter headers.
+      lastError: redactErrorText(`${error.name}: ${error.message}`, record, 200),
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
     };
   }
 
