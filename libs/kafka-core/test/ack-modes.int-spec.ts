@@ -62,7 +62,9 @@ describe('ack modes and committed offsets (real broker)', () => {
   it('manual: out-of-order acknowledgments commit only the contiguous prefix', async () => {
     const topic = await createTopic(admin, 'manual', 1);
     const groupId = uniqueName('g-manual');
-    const acks = new Map<number, Acknowledgment>();
+    let acks = new Map<number, Acknowledgment>();
+    const delivered: { run: number; n: number; offset: string }[] = [];
+    let run = 1;
 
     @Injectable()
     class ManualListener {
@@ -74,7 +76,7 @@ describe('ack modes and committed offsets (real broker)', () => {
         commitIntervalMs: 100,
       })
       handle(@Payload() payload: { n: number }, @Ack() ack: Acknowledgment, @Ctx() ctx: KafkaContext) {
-        expect(ctx.offset).toBe(String(payload.n));
+        delivered.push({ run, n: payload.n, offset: ctx.offset });
         acks.set(payload.n, ack);
       }
     }
@@ -83,13 +85,25 @@ describe('ack modes and committed offsets (real broker)', () => {
       topic,
       Array.from({ length: 5 }, (_, n) => ({ value: JSON.stringify({ n }) })),
     );
-    const app = await startListenerApp([ManualListener]);
+    const first = await startListenerApp([ManualListener]);
     try {
       await eventually(async () => (acks.size === 5 ? true : undefined));
       acks.get(1)?.acknowledge();
       acks.get(3)?.acknowledge();
-      await new Promise((r) => setTimeout(r, 500));
-      expect((await committedOffsets(admin, groupId, topic))[0]).toBe(-1);
+    } finally {
+      // Close commits whatever may be committed: with 0 unacknowledged, nothing.
+      await first.close();
+    }
+    expect((await committedOffsets(admin, groupId, topic))[0]).toBe(-1);
+
+    // So the next owner gets every record again.
+    run = 2;
+    acks = new Map();
+    const second = await startListenerApp([ManualListener]);
+    try {
+      await eventually(async () => (acks.size === 5 ? true : undefined));
+      acks.get(1)?.acknowledge();
+      acks.get(3)?.acknowledge();
       acks.get(0)?.acknowledge();
       await eventually(async () =>
         (await committedOffsets(admin, groupId, topic))[0] === 2 ? true : undefined,
@@ -99,16 +113,28 @@ describe('ack modes and committed offsets (real broker)', () => {
         (await committedOffsets(admin, groupId, topic))[0] === 4 ? true : undefined,
       );
     } finally {
-      await app.close();
+      await second.close();
     }
     // Offset 4 was never acknowledged: the final commit on close must not pass it.
     expect((await committedOffsets(admin, groupId, topic))[0]).toBe(4);
+    expect(delivered.map((d) => `${d.run}:${d.n}@${d.offset}`)).toEqual([
+      '1:0@0',
+      '1:1@1',
+      '1:2@2',
+      '1:3@3',
+      '1:4@4',
+      '2:0@0',
+      '2:1@1',
+      '2:2@2',
+      '2:3@3',
+      '2:4@4',
+    ]);
   });
 
   it('manual-immediate: each acknowledgment commits at once, never past an unacknowledged record', async () => {
     const topic = await createTopic(admin, 'manual-immediate', 1);
     const groupId = uniqueName('g-immediate');
-    const acks = new Map<number, Acknowledgment>();
+    let acks = new Map<number, Acknowledgment>();
 
     @Injectable()
     class ImmediateListener {
@@ -129,12 +155,21 @@ describe('ack modes and committed offsets (real broker)', () => {
       topic,
       Array.from({ length: 3 }, (_, n) => ({ value: JSON.stringify({ n }) })),
     );
-    const app = await startListenerApp([ImmediateListener]);
+    const first = await startListenerApp([ImmediateListener]);
     try {
       await eventually(async () => (acks.size === 3 ? true : undefined));
       acks.get(1)?.acknowledge();
-      await new Promise((r) => setTimeout(r, 500));
-      expect((await committedOffsets(admin, groupId, topic))[0]).toBe(-1);
+    } finally {
+      // Close commits whatever may be committed: with 0 unacknowledged, nothing.
+      await first.close();
+    }
+    expect((await committedOffsets(admin, groupId, topic))[0]).toBe(-1);
+
+    acks = new Map();
+    const second = await startListenerApp([ImmediateListener]);
+    try {
+      await eventually(async () => (acks.size === 3 ? true : undefined));
+      acks.get(1)?.acknowledge();
       acks.get(0)?.acknowledge();
       await eventually(
         async () => ((await committedOffsets(admin, groupId, topic))[0] === 2 ? true : undefined),
@@ -146,7 +181,7 @@ describe('ack modes and committed offsets (real broker)', () => {
         5_000,
       );
     } finally {
-      await app.close();
+      await second.close();
     }
   });
 });
