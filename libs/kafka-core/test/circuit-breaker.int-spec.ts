@@ -39,7 +39,8 @@ describe('circuit breaker (real broker)', () => {
     const topic = await createTopic(admin, 'breaker', 1);
     const groupId = uniqueName('g-breaker');
     let dependencyDown = true;
-    let registry: KafkaListenerRegistry | undefined;
+    // Set once the application is up; the handler reads the status through it.
+    const live: { registry?: KafkaListenerRegistry } = {};
     const calls: { n: number; at: number; breaker?: Breaker['state']; ok: boolean }[] = [];
     // Breaker states in the order they were seen, by the status poller and by the handler itself.
     const seen: { state: Breaker['state']; at: number }[] = [];
@@ -63,7 +64,7 @@ describe('circuit breaker (real broker)', () => {
         circuitBreaker: { consecutiveFailures: 3, openMs: 1_500 },
       })
       async handle(@Payload() payload: { n: number }) {
-        const state = registry?.status('chart-writer').breaker?.state;
+        const state = live.registry?.status('chart-writer').breaker?.state;
         note(state);
         calls.push({ n: payload.n, at: Date.now(), breaker: state, ok: !dependencyDown });
         if (dependencyDown) throw connectionRefused();
@@ -78,8 +79,8 @@ describe('circuit breaker (real broker)', () => {
       Array.from({ length: total }, (_, n) => ({ value: JSON.stringify({ n }) })),
     );
     app = await startListenerApp([ChartWriter]);
-    registry = app.app.get(KafkaListenerRegistry);
-    const reg = registry;
+    const reg: KafkaListenerRegistry = app.app.get(KafkaListenerRegistry);
+    live.registry = reg;
     let polling = true;
     const poller = (async () => {
       while (polling) {

@@ -49,7 +49,8 @@ describe('operator pause (real broker)', () => {
     const topic = await createTopic(admin, 'pause-retry', 2);
     const groupId = uniqueName('g-pause-retry');
     const calls: Call[] = [];
-    let registry: KafkaListenerRegistry | undefined;
+    // Set once the application is up; the handler reads the status through it.
+    const live: { registry?: KafkaListenerRegistry } = {};
     let releaseFailure!: () => void;
     const failureGate = new Promise<void>((resolve) => (releaseFailure = resolve));
 
@@ -69,7 +70,7 @@ describe('operator pause (real broker)', () => {
           partition: ctx.partition,
           attempt: ctx.attempt,
           at: Date.now(),
-          state: registry?.status('pausable').state,
+          state: live.registry?.status('pausable').state,
           listener: 'pausable',
         });
         if (payload.n === 0 && ctx.attempt === 1) {
@@ -82,8 +83,8 @@ describe('operator pause (real broker)', () => {
 
     await produce(topic, [{ value: JSON.stringify({ n: 0 }), partition: 0 }]);
     const app = await start([PausableListener]);
-    registry = app.app.get(KafkaListenerRegistry);
-    const reg = registry;
+    const reg: KafkaListenerRegistry = app.app.get(KafkaListenerRegistry);
+    live.registry = reg;
     await untilOr(
       () => calls.some((c) => c.n === 0),
       () => reg.status('pausable'),
