@@ -90,7 +90,16 @@ export class PgDatabase extends PgExecutor implements Database {
     return () => listener.close();
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  /**
+   * Ends the pool; bounded, because pg-pool waits for every checked-out client, and one held by a
+   * statement the server never answers would hold shutdown forever (the process exit closes it).
+   */
+  async close(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.pool.end(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs).unref())),
+    ]);
+    clearTimeout(timer);
   }
 }
