@@ -84,7 +84,7 @@ describe('bootstrap failure (real broker)', () => {
       () => ({ observed, handled }),
     );
 
-    const seenByBoth = { handled, observed };
+    const seenByBoth = { handled, observed: [...observed].sort() };
     expect({ members: group.members, partitions: joined.partitions, seenByBoth }).toEqual({
       seenByBoth: { handled: [], observed: [1, 2] },
       members: [joined.memberId],
