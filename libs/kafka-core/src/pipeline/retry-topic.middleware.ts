@@ -61,7 +61,8 @@ export function retryTopicMiddleware(publish: DeadLetterPublish): Middleware {
     } catch (thrown) {
       const error = asError(thrown);
       const { listener, record, attempt } = message;
-      const verdict = classifyFailure(error, listener.retry.classifier);
+      // The thrown value itself: asError wraps an Error of another realm and drops its `code`.
+      const verdict = classifyFailure(thrown, listener.retry.classifier);
       if (verdict === 'transient') return transientRetry(message, error);
       const delayMs = listener.retryTopics?.delaysMs[attempt - 1];
       if (delayMs === undefined || verdict !== 'retry') throw error;
@@ -85,11 +86,12 @@ export function retryTopicMiddleware(publish: DeadLetterPublish): Middleware {
       // The broker refusing the forward is our outage too: wait in place rather than dead-letter.
       const refused = await forwarded.then(
         () => undefined,
-        (publishError: unknown) => asError(publishError),
+        (publishError: unknown) => ({ publishError }),
       );
       if (refused === undefined) return { status: 'forwarded', error, topic };
-      if (classifyFailure(refused) === 'transient') return transientRetry(message, refused);
-      throw refused;
+      const publishError = asError(refused.publishError);
+      if (classifyFailure(refused.publishError) === 'transient') return transientRetry(message, publishError);
+      throw publishError;
     }
   };
 }

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { DatabaseError } from 'pg';
 import { NonRetryableError } from '../errors/kafka-core.errors';
 import { retryMiddleware } from './retry.middleware';
@@ -97,6 +98,19 @@ describe('retryMiddleware', () => {
       // TRANSIENT_BACKOFF: 500 ms doubling, capped at 30 s, jitter 0.2.
       expect((outcome as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(24_000);
       expect((outcome as { delayMs: number }).delayMs).toBeLessThanOrEqual(30_000);
+    });
+
+    it('recognises an outage error from another realm (Node core errors inside a vm context, as under jest)', async () => {
+      const foreign = runInNewContext(
+        'Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" })',
+      ) as Error;
+      expect(foreign instanceof Error).toBe(false);
+      const retry = retryMiddleware(async () => Promise.reject(foreign));
+      await expect(retry(fakeMessage(transientListener, undefined, 9))).resolves.toMatchObject({
+        status: 'retry',
+        transient: true,
+        delayMs: 5_000,
+      });
     });
 
     it('leaves an outage wrapped in NonRetryableError or a nonRetryable class final', async () => {

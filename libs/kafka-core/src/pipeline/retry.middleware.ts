@@ -23,7 +23,8 @@ export const retryMiddleware: Middleware = (next) => (message) => {
   return next(message).catch((thrown: unknown) => {
     const error = asError(thrown);
     const { backoff, classifier } = message.listener.retry;
-    const verdict = classifyFailure(error, classifier);
+    // The thrown value itself: asError wraps an Error of another realm (a vm context) and drops its `code`.
+    const verdict = classifyFailure(thrown, classifier);
     if (verdict === 'transient') return transientRetry(message, error);
     if (verdict === 'retry') {
       const delayMs = nextDelay(backoff, message.attempt);
