@@ -23,13 +23,24 @@ export class CommitCoordinator {
     return this.offsets.forPartition(topic, partition, BigInt(firstOffset));
   }
 
-  track(tracker: PartitionOffsetTracker, record: ConsumedRecord): void {
+  /**
+   * Registers a record handed to processing. A record read again (after a seek back, or because
+   * kafkajs restarts from the committed offset after every rebalance) was tracked before: 'pending'
+   * while it is still unfinished, 'done' once finished.
+   */
+  track(tracker: PartitionOffsetTracker, record: ConsumedRecord): 'new' | 'pending' | 'done' {
     const key = tpKey(record.topic, record.partition);
     const offset = BigInt(record.offset);
     const last = this.lastTracked.get(key);
-    if (last !== undefined && offset <= last) return;
+    if (last !== undefined && offset <= last) return tracker.isPending(offset) ? 'pending' : 'done';
     tracker.track(offset);
     this.lastTracked.set(key, offset);
+    return 'new';
+  }
+
+  /** False once the partition was revoked (a new assignment gets a new tracker). */
+  isCurrent(record: ConsumedRecord, tracker: PartitionOffsetTracker): boolean {
+    return this.offsets.get(record.topic, record.partition) === tracker;
   }
 
   /** Records handed over and not done yet, over every partition (the in-flight bound counts these). */

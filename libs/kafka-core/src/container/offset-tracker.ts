@@ -44,6 +44,10 @@ export class PartitionOffsetTracker {
     this.pendingSince.set(offset, this.clock());
   }
 
+  isPending(offset: bigint): boolean {
+    return this.pendingSince.has(offset);
+  }
+
   /** Marks one offset done (ack). Unknown or already-completed offsets are ignored and return false. */
   complete(offset: bigint): boolean {
     if (!this.pendingSince.delete(offset)) return false;
@@ -147,6 +151,11 @@ export class OffsetTracker {
   /** Drops the partition: after a rebalance its new owner commits it, and a re-assignment starts afresh. */
   revoke(topic: string, partition: number): void {
     this.partitions.delete(partitionKey(topic, partition));
+  }
+
+  /** The partition's tracker, if it has one; creates nothing. */
+  get(topic: string, partition: number): PartitionOffsetTracker | undefined {
+    return this.partitions.get(partitionKey(topic, partition))?.tracker;
   }
 
   /** Tracked partitions, without creating any (status reads must not change state). */

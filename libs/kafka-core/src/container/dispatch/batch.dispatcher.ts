@@ -33,10 +33,11 @@ export class BatchDispatcher implements Dispatcher {
     controls: BatchControls,
     tracker: PartitionOffsetTracker,
   ): Promise<void> {
-    const records = batch.records;
-    if (records.length === 0 || !this.host.accepting(controls, batch.topic, batch.partition)) return;
+    if (!this.host.accepting(controls, batch.topic, batch.partition)) return;
     const { delivery, commits } = this.host;
-    for (const record of records) commits.track(tracker, record);
+    // Records finished already (read again after a rebalance) are not handed over twice.
+    const records = batch.records.filter((record) => commits.track(tracker, record) !== 'done');
+    if (records.length === 0) return controls.advance(batch.records[batch.records.length - 1].offset);
     const first = records[0];
     const failure = delivery.failureOf(first);
     const attempt = failure?.attempt ?? 1;

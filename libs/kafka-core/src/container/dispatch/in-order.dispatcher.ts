@@ -24,7 +24,11 @@ export class InOrderDispatcher implements Dispatcher {
         if (!this.host.accepting(controls, batch.topic, batch.partition) || !this.host.admit()) return;
         // Guarded await: awaiting an absent limiter would still cost a microtask per record.
         if (rateLimit) await rateLimit.acquire();
-        commits.track(tracker, record);
+        // Finished already (read again after a rebalance): nothing to do but move past it.
+        if (commits.track(tracker, record) === 'done') {
+          taken = record.offset;
+          continue;
+        }
         const outcome = await delivery.deliver(record, controls, tracker);
         if (outcome.status === 'retry') {
           this.host.retryLater(record, outcome.delayMs);

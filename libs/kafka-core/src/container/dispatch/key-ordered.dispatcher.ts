@@ -29,9 +29,9 @@ export class KeyOrderedDispatcher implements Dispatcher {
     for (const record of batch.records) {
       if (!this.host.accepting(controls, batch.topic, batch.partition) || !this.host.admit()) break;
       if (rateLimit) await rateLimit.acquire();
-      commits.track(tracker, record);
       taken = record.offset;
-      this.submit(record, controls, tracker, 0);
+      // Read again after a rebalance: finished, or already waiting in the scheduler.
+      if (commits.track(tracker, record) === 'new') this.submit(record, controls, tracker, 0);
     }
     if (taken !== undefined) controls.advance(taken);
   }
@@ -64,7 +64,8 @@ export class KeyOrderedDispatcher implements Dispatcher {
         return later;
       }
       // Revoked or stopping: the record stays uncommitted for whoever reads the partition next.
-      if (this.host.stopping || !controls.isActive()) return undefined;
+      const { stopping, commits } = this.host;
+      if (stopping || !controls.isActive() || !commits.isCurrent(record, tracker)) return undefined;
       const outcome = await this.host.delivery.deliver(record, controls, tracker);
       return outcome.status === 'retry' ? new RunAgain(outcome.delayMs) : undefined;
     });
