@@ -5,6 +5,7 @@ import {
   KafkaListener,
   KafkaListenerRegistry,
   KafkaListenersHealthIndicator,
+  NonRetryableError,
   Payload,
 } from '@app/kafka-core';
 import { rawKafka, uniqueName } from '../../../test/support/kafka';
@@ -39,8 +40,11 @@ describe('listener and lag health (real broker)', () => {
     await admin?.disconnect();
   });
 
-  async function start(providers: Parameters<typeof startListenerApp>[0]): Promise<ListenerApp> {
-    const app = await startListenerApp(providers, { health: HEALTH });
+  async function start(
+    providers: Parameters<typeof startListenerApp>[0],
+    health: Record<string, unknown> = {},
+  ): Promise<ListenerApp> {
+    const app = await startListenerApp(providers, { health: { ...HEALTH, ...health } });
     apps.push(app);
     return app;
   }
@@ -162,5 +166,47 @@ describe('listener and lag health (real broker)', () => {
       status: 'up',
       listeners: { dormant: { state: 'running', status: 'up', partitions: 1 } },
     });
+  });
+
+  it('stays up but reports degraded, with the reason, while a dead letter is within the window', async () => {
+    const topic = await createTopic(admin, 'dead-lettering', 1);
+    const groupId = uniqueName('g-dead-lettering');
+    const handled: number[] = [];
+
+    @Injectable()
+    class ConsentListener {
+      @KafkaListener({ id: 'consent', topics: [topic], groupId, fromBeginning: true })
+      handle(@Payload() payload: { n: number }) {
+        if (payload.n === 0) throw new NonRetryableError('consent withdrawn');
+        handled.push(payload.n);
+      }
+    }
+
+    const app = await start([ConsentListener], { deadLetterWindowMs: 60_000 });
+    await until(() => partitionsOf(app, 'consent') === 1);
+    expect(listenersHealth(app)).toEqual({
+      status: 'up',
+      listeners: { consent: { state: 'running', status: 'up', partitions: 1, inFlight: 0 } },
+    });
+
+    // The second record is the marker: handled once the first one has been dead-lettered.
+    await produce(topic, records(2));
+    await until(() => handled.length === 1);
+    const health = listenersHealth(app);
+    expect(health).toMatchObject({
+      status: 'up',
+      degraded: true,
+      listeners: {
+        consent: {
+          status: 'up',
+          degraded: true,
+          reasons: [{ reason: 'dead-lettered', agoMs: expect.any(Number) }],
+        },
+      },
+    });
+    const consent = health.listeners.consent;
+    const agoMs = consent.status === 'up' ? (consent.reasons?.[0] as { agoMs: number }).agoMs : -1;
+    expect(agoMs).toBeGreaterThanOrEqual(0);
+    expect(agoMs).toBeLessThan(60_000);
   });
 });
