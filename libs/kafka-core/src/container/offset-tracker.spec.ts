@@ -141,10 +141,10 @@ describe('PartitionOffsetTracker', () => {
     expect(tracker.hasUncommitted()).toBe(true);
   });
 
-  it('tracks and completes 100k offsets out of order in well under a second', () => {
+  it('tracks and completes 100k offsets out of order, the position following every pair', () => {
     const tracker = new PartitionOffsetTracker(0n);
     const n = 100_000;
-    const started = performance.now();
+    // Its speed is the listener benchmarks' business (B1, B2); a timed assertion fails on a busy machine.
     for (let i = 0; i < n; i++) tracker.track(BigInt(i));
     // Complete each pair in reverse order so the head waits once per pair.
     for (let i = 0; i < n; i += 2) {
@@ -152,10 +152,8 @@ describe('PartitionOffsetTracker', () => {
       tracker.complete(BigInt(i));
       if (i % 10_000 === 0) expect(tracker.committable()).toBe(BigInt(i + 2));
     }
-    const elapsed = performance.now() - started;
     expect(tracker.committable()).toBe(BigInt(n));
     expect(tracker.inFlight).toBe(0);
-    expect(elapsed).toBeLessThan(500);
   });
 
   it('holds the position at the oldest pending offset across compaction of the tracked offsets', () => {
