@@ -181,19 +181,21 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
   }
 
   /** The operator's pause: holds across retries, rebalances and later assignments until resume. */
-  pause(by = 'unknown'): void {
-    if (!this.consumer || this.state !== 'running' || this.operatorPause) return;
+  pause(by = 'unknown'): boolean {
+    if (!this.consumer || this.state !== 'running' || this.operatorPause) return false;
     this.operatorPause = { since: Date.now(), by };
     this.pauses.hold('operator');
     this.logger.log(`paused by ${by}`);
+    return true;
   }
 
-  resume(by = 'unknown'): void {
-    if (!this.operatorPause) return;
+  resume(by = 'unknown'): boolean {
+    if (!this.operatorPause) return false;
     const pausedMs = Date.now() - this.operatorPause.since;
     this.operatorPause = undefined;
     this.pauses.release('operator');
     this.logger.log(`resumed by ${by} after ${pausedMs} ms`);
+    return true;
   }
 
   accepting(controls: BatchControls, topic: string, partition: number): boolean {

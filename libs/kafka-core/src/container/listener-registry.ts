@@ -1,4 +1,5 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
+import { MetricsHooks } from '../metrics/metrics-hooks';
 import { ListenerContainer } from './listener-container';
 import { ListenerStatus } from './listener-status';
 
@@ -6,6 +7,8 @@ import { ListenerStatus } from './listener-status';
 @Injectable()
 export class KafkaListenerRegistry {
   private readonly containers = new Map<string, ListenerContainer>();
+
+  constructor(private readonly hooks: MetricsHooks) {}
 
   register(container: ListenerContainer): void {
     this.containers.set(container.definition.id, container);
@@ -29,11 +32,13 @@ export class KafkaListenerRegistry {
 
   /** Holds the listener paused (across retries, rebalances, restarts) until resumed; `by` is logged. */
   pause(id: string, by?: string): void {
-    this.get(id).pause(by);
+    const container = this.get(id);
+    if (container.pause(by)) this.hooks.operator?.pauseAction('pause', container.definition.groupId, id);
   }
 
   resume(id: string, by?: string): void {
-    this.get(id).resume(by);
+    const container = this.get(id);
+    if (container.resume(by)) this.hooks.operator?.pauseAction('resume', container.definition.groupId, id);
   }
 
   /** Every container, for shutdown. */
