@@ -164,7 +164,7 @@ describe('KafkaListenersHealthIndicator', () => {
     new KafkaListenersHealthIndicator(
       new HealthIndicatorService(),
       { list: () => statuses } as unknown as KafkaListenerRegistry,
-      { brokers: [], health: { deadLetterWindowMs: 60 * SECOND } },
+      { brokers: [], clientId: 'test', health: { deadLetterWindowMs: 60 * SECOND } },
     );
 
   beforeEach(() => jest.useFakeTimers({ now: NOW }));
