@@ -9,11 +9,10 @@ import {
 } from '../client/kafka-client.port';
 import { ListenerDefinition } from '../discovery/listener-definition';
 import { retryTopicName } from '../kafka-core.constants';
-import type { ListenerObserver } from '../metrics/metrics-hooks';
 import { asError, Handler } from '../pipeline/pipeline';
 import { CircuitBreaker } from './circuit-breaker';
 import { CommitCoordinator, tpKey } from './commit-coordinator';
-import { DeadLetter } from './dispatch/batch.dispatcher';
+import { ContainerSettings } from './container-settings';
 import { createDispatcher } from './dispatch/create-dispatcher';
 import { Dispatcher, DispatchHost } from './dispatch/dispatcher';
 import { ListenerState, ListenerStatus } from './listener-status';
@@ -23,19 +22,6 @@ import { PartitionPauses } from './partition-pauses';
 import { RateLimiter } from './rate-limiter';
 import { RetryScheduling } from './retry-scheduling';
 import { DeliveryHost, RecordDelivery } from './record-delivery';
-
-export interface ContainerSettings {
-  /** Told the duration of every delivery attempt (metrics). */
-  observer?: ListenerObserver;
-  /** How long `stop()` waits for in-flight records before it commits what finished and leaves. */
-  shutdownTimeoutMs: number;
-  /** Delay before a record whose failure could not even be recorded (e.g. dead-letter publish) is tried again. */
-  recoveryDelayMs: number;
-  /** Disposes of a record that failed for good (dead letter, or skip); throws when that fails. */
-  deadLetter: DeadLetter;
-  /** Batch listeners: the pipeline without the dead-letter step (the dispatcher disposes per record). */
-  batchPipeline?: Handler;
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

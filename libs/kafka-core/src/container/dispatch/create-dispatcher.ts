@@ -1,5 +1,5 @@
 import { Handler } from '../../pipeline/pipeline';
-import type { ContainerSettings } from '../listener-container';
+import type { ContainerSettings } from '../container-settings';
 import { BatchDispatcher } from './batch.dispatcher';
 import { Dispatcher, DispatchHost } from './dispatcher';
 import { InOrderDispatcher } from './in-order.dispatcher';
