@@ -55,6 +55,9 @@ export {
 } from './errors/kafka-core.errors';
 export { BackoffOptions, DEFAULT_BACKOFF } from './errors/backoff';
 export { BatchListenerFailedError } from './errors/batch-listener-failed.error';
+export { isTransientError } from './errors/transient-errors';
+export { classifyFailure } from './errors/error-classifier';
+export { redactErrorText } from './errors/redact';
 export { BrokerUnavailableError } from './container/wait-for-broker';
 export { KafkaListenerRegistry } from './container/listener-registry';
 export { ListenerStatus, ListenerState, ListenerCounters } from './container/listener-status';

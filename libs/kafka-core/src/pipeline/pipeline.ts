@@ -50,6 +50,10 @@ export function compose(middlewares: readonly Middleware[], handler: Handler): H
   return middlewares.reduceRight((next, middleware) => middleware(next), handler);
 }
 
+/** Errors from another realm (Node's own network errors under jest's vm) fail instanceof: duck-type them. */
 export function asError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(String(thrown));
+  if (thrown instanceof Error) return thrown;
+  const looksLikeError =
+    typeof thrown === 'object' && thrown !== null && 'message' in thrown && 'stack' in thrown;
+  return looksLikeError ? (thrown as Error) : new Error(String(thrown));
 }
