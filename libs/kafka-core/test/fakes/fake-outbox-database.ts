@@ -106,8 +106,8 @@ export class FakeOutboxDatabase implements Database {
     }
   }
 
-  async listen(_channel: string, onNotify: () => void): Promise<() => Promise<void>> {
-    const listener = () => onNotify();
+  async listen(_channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const listener = () => onNotify('');
     this.listeners.add(listener);
     return async () => void this.listeners.delete(listener);
   }
