@@ -9,7 +9,7 @@ import {
 } from '@app/kafka-core/client/kafka-client.port';
 import { FakeConsumerGroup } from './fake-consumer-group';
 import { FakeKafkaError, FakeLog } from './fake-log';
-import { FakePauses } from './fake-pauses';
+import { FakePauses, PauseSemantics } from './fake-pauses';
 
 type OnBatch = (batch: RecordBatch, controls: BatchControls) => Promise<void>;
 
@@ -29,6 +29,8 @@ export interface FakeConsumerSettings {
   maxWaitTimeMs: number;
   maxBatchSize: number;
   restartDelayMs: number;
+  /** Whose pause semantics the member has: the adapter's (default) or kafkajs' own. */
+  pauseSemantics?: PauseSemantics;
   commits: FakeCommit[];
   /** Errors thrown out of onBatch, which crash the member. */
   batchErrors: Error[];
@@ -58,6 +60,8 @@ export class FakeConsumer implements KafkaConsumerPort {
   generation = 0;
   /** Batches handed to `onBatch` and not yet settled. */
   readonly inFlightBatches = new Set<RecordBatch>();
+  /** Calls of disconnect(): a crashed member still holds its connections until one. */
+  disconnectCalls = 0;
   private fromBeginning = false;
   private run$?: RunState;
   private running = false;
@@ -108,7 +112,12 @@ export class FakeConsumer implements KafkaConsumerPort {
   /** Resolves once the member joined its group, as kafkajs' run() does. */
   async run(onBatch: OnBatch, options: RunOptions): Promise<void> {
     if (this.run$) return;
-    this.run$ = { onBatch, options, pauses: new FakePauses(), seeks: new Map() };
+    this.run$ = {
+      onBatch,
+      options,
+      pauses: new FakePauses(this.s.pauseSemantics),
+      seeks: new Map(),
+    };
     this.running = true;
     await this.s.group.join(this);
     this.loop = this.fetchLoop();
@@ -164,6 +173,7 @@ export class FakeConsumer implements KafkaConsumerPort {
 
   /** Waits for the batches in hand (as kafkajs' stop does), then leaves the group. */
   disconnect(): Promise<void> {
+    this.disconnectCalls++;
     clearTimeout(this.restartTimer);
     this.disconnecting ??= this.stopRun().then(() => undefined);
     return this.disconnecting;

@@ -10,6 +10,7 @@ import {
 import { FakeConsumerGroup } from './fake-consumer-group';
 import { FakeCommit, FakeConsumer } from './fake-consumer';
 import { FakeLog, FakeRecordInput } from './fake-log';
+import { PauseSemantics } from './fake-pauses';
 
 export { FakeConsumer, FakeCommit } from './fake-consumer';
 export { FakeConsumerGroup, GroupEvent } from './fake-consumer-group';
@@ -22,6 +23,8 @@ export interface FakeKafkaOptions {
   rebalanceTimeoutMs?: number;
   /** Delay before a member that crashed with `restart` joins again; default 50 ms. */
   restartDelayMs?: number;
+  /** `kafkajs`: pause and resume as kafkajs does without the adapter (the code before the port change). */
+  pauseSemantics?: PauseSemantics;
 }
 
 export interface WaitOptions {
@@ -90,6 +93,7 @@ export class FakeKafkaClient implements KafkaClientPort {
       maxWaitTimeMs: config.maxWaitTimeMs ?? 100,
       maxBatchSize: this.options.maxBatchSize ?? 100,
       restartDelayMs: this.options.restartDelayMs ?? 50,
+      pauseSemantics: this.options.pauseSemantics,
       commits: this.commits,
       batchErrors: this.batchErrors,
     });

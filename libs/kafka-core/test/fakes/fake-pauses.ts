@@ -7,12 +7,21 @@ interface TopicPause {
 }
 
 /**
+ * `port`: the adapter's semantics (client/kafkajs/kafkajs-consumer.ts). `kafkajs`: kafkajs' own
+ * (src/consumer/subscriptionState.js), as a consumer without the adapter sees them.
+ */
+export type PauseSemantics = 'port' | 'kafkajs';
+
+/**
  * Paused partitions with the adapter's semantics (client/kafkajs/kafkajs-consumer.ts): a named
  * pause or resume changes only the partitions named; a whole-topic pause holds partitions assigned
- * later and survives named pauses (which kafkajs alone would turn into a partition list).
+ * later and survives named pauses. With `kafkajs` semantics a named pause turns a whole-topic pause
+ * into a partition list, silently resuming the topic's other partitions, as kafkajs 2.2.4 does.
  */
 export class FakePauses {
   private readonly topics = new Map<string, TopicPause>();
+
+  constructor(private readonly semantics: PauseSemantics = 'port') {}
 
   pause(topic: string, partitions?: number[]): void {
     const state = this.topic(topic);
@@ -24,6 +33,7 @@ export class FakePauses {
       state.paused.add(p);
       state.resumed.delete(p);
     }
+    if (this.semantics === 'kafkajs') state.all = false;
   }
 
   resume(topic: string, partitions?: number[]): void {
