@@ -181,13 +181,20 @@ export interface KafkaAdminPort {
 
 /** A produce request that failed; `retriable` when the broker could not be reached or asked to retry. */
 export class ProduceError extends Error {
+  /**
+   * For a refused request: per batch and record, where the broker wrote it despite the refusal of
+   * other partitions of the request, or undefined where it did not. Absent when nothing is known.
+   */
+  readonly written?: (RecordMetadata | undefined)[][];
+
   constructor(
     message: string,
     readonly retriable: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; written?: (RecordMetadata | undefined)[][] },
   ) {
     super(message, options);
     this.name = 'ProduceError';
+    this.written = options?.written;
   }
 }
 

@@ -13,6 +13,7 @@ import { asError, Handler } from '../pipeline/pipeline';
 import { CircuitBreaker } from './circuit-breaker';
 import { CommitCoordinator, tpKey } from './commit-coordinator';
 import { ContainerSettings } from './container-settings';
+export type { ContainerSettings } from './container-settings';
 import { createDispatcher } from './dispatch/create-dispatcher';
 import { Dispatcher, DispatchHost } from './dispatch/dispatcher';
 import { ListenerState, ListenerStatus } from './listener-status';

@@ -64,7 +64,7 @@ export interface OutboxBacklog {
 /**
  * Publishes records to one topic; resolves to where each was written. A rejection may say which of
  * the records the broker acknowledged anyway (a request to several partitions can be refused for one
- * and written for the others): `written` then holds each record's metadata, or nothing for the ones
- * not written. Without it, none of the records counts as acknowledged.
+ * and written for the others): a ProduceError's `written[0]` then holds each record's metadata, or
+ * nothing for the ones not written. Without it, none of the records counts as acknowledged.
  */
 export type SendRecords = (topic: string, records: OutgoingRecord[]) => Promise<RecordMetadata[]>;

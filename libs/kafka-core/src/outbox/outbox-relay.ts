@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Database, SqlExecutor } from '@app/database';
-import { isRetriable, OutgoingRecord, RecordMetadata } from '../client/kafka-client.port';
+import { isRetriable, ProduceError, OutgoingRecord, RecordMetadata } from '../client/kafka-client.port';
 import { nextDelay } from '../errors/backoff';
 import { pruneInbox } from '../inbox/inbox-pruner';
 import { ENVELOPE_HEADERS } from '../kafka-core.constants';
@@ -38,9 +38,9 @@ interface SendOutcome {
 
 /** The records of a rejected send the broker wrote anyway, when the error says (see SendRecords). */
 function writtenDespite(error: unknown, count: number): (RecordMetadata | undefined)[] {
-  const written = (error as { written?: (RecordMetadata | undefined | null)[] } | undefined)?.written;
-  if (!Array.isArray(written) || written.length !== count) return [];
-  return written.map((metadata) => metadata ?? undefined);
+  // One topic per send, so one batch.
+  const written = error instanceof ProduceError ? error.written?.[0] : undefined;
+  return written && written.length === count ? written : [];
 }
 
 const keyOf = (row: OutboxRow) =>

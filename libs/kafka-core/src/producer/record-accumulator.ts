@@ -1,4 +1,4 @@
-import { KafkaProducerPort, OutgoingRecord, RecordMetadata } from '../client/kafka-client.port';
+import { KafkaProducerPort, OutgoingRecord, ProduceError, RecordMetadata } from '../client/kafka-client.port';
 import type { PublisherObserver } from '../metrics/metrics-hooks';
 
 export interface AccumulatorOptions {
@@ -139,16 +139,17 @@ export class RecordAccumulator {
       p.settled = true;
       return true;
     };
+    // Records of one topic travel as one list; each caller's slice is cut back out afterwards.
+    const byTopic = new Map<string, OutgoingRecord[]>();
+    const slices = taken.map((p) => {
+      const list = byTopic.get(p.topic) ?? [];
+      byTopic.set(p.topic, list);
+      const start = list.length;
+      list.push(...p.records);
+      return start;
+    });
+    const topics = [...byTopic.keys()];
     try {
-      // Records of one topic travel as one list; each caller's slice is cut back out afterwards.
-      const byTopic = new Map<string, OutgoingRecord[]>();
-      const slices = taken.map((p) => {
-        const list = byTopic.get(p.topic) ?? [];
-        byTopic.set(p.topic, list);
-        const start = list.length;
-        list.push(...p.records);
-        return start;
-      });
       const batches = [...byTopic].map(([topic, records]) => ({ topic, records }));
       this.stats.requests++;
       this.stats.records += batches.reduce((sum, b) => sum + b.records.length, 0);
@@ -170,7 +171,9 @@ export class RecordAccumulator {
       });
     } catch (error) {
       this.onFailure(error as Error);
-      for (const p of taken) if (settle(p)) p.reject(error as Error);
+      taken.forEach((p, i) => {
+        if (settle(p)) p.reject(ownSlice(error as Error, topics.indexOf(p.topic), p, slices[i]));
+      });
     }
   }
 
@@ -186,4 +189,13 @@ export class RecordAccumulator {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }
+}
+
+/** A refusal that says which records were written anyway, cut to one caller's records. */
+function ownSlice(error: Error, topicIndex: number, p: Pending, start: number): Error {
+  if (!(error instanceof ProduceError) || !error.written) return error;
+  return new ProduceError(error.message, error.retriable, {
+    cause: error.cause,
+    written: [error.written[topicIndex]?.slice(start, start + p.records.length) ?? []],
+  });
 }

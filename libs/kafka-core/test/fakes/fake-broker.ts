@@ -48,12 +48,11 @@ export class FakeBroker {
       request.ok = true;
       return written as RecordMetadata[];
     }
-    const error = new ProduceError(
+    throw new ProduceError(
       'KafkaJSProtocolError: The request included a message larger than the max message size the server will accept',
       false,
+      this.reportWritten ? { written: [written] } : undefined,
     );
-    if (this.reportWritten) Object.assign(error, { written });
-    throw error;
   };
 
   log(topic: string, partition: number): string[] {

@@ -58,11 +58,58 @@ export class KafkajsProducer implements KafkaProducerPort {
     try {
       written = await this.producer.sendBatch({ acks: -1, compression: this.compression, topicMessages });
     } catch (error) {
-      throw produceError(error as Error);
+      const failure = produceError(error as Error);
+      if (failure.retriable) throw failure;
+      throw new ProduceError(failure.message, false, {
+        cause: error,
+        written: await this.writtenDespite(topicMessages),
+      });
     }
+    return this.offsets(topicMessages, written);
+  }
+
+  /**
+   * kafkajs reports one partition's refusal for the whole request, though the broker wrote the other
+   * partitions, and rolls the sequence numbers of all of them back. Sending each partition's records
+   * again, alone and at once, with the same producer: a batch the broker already has comes back as a
+   * duplicate with its original offsets (the idempotent producer's sequence check); the refused one
+   * is refused again. So each record is known written or not, and the sequences are in step again.
+   */
+  private async writtenDespite(topicMessages: { topic: string; messages: Message[] }[]) {
+    const result = topicMessages.map(({ messages }) =>
+      messages.map((): RecordMetadata | undefined => undefined),
+    );
+    for (const [t, { topic, messages }] of topicMessages.entries()) {
+      const byPartition = new Map<number, number[]>();
+      messages.forEach((message, i) => {
+        const partition = message.partition ?? this.chosen.get(message);
+        if (partition === undefined) return;
+        byPartition.set(partition, [...(byPartition.get(partition) ?? []), i]);
+      });
+      for (const indexes of byPartition.values()) {
+        const alone = [{ topic, messages: indexes.map((i) => messages[i]) }];
+        try {
+          const sent = await this.producer.sendBatch({
+            acks: -1,
+            compression: this.compression,
+            topicMessages: alone,
+          });
+          this.offsets(alone, sent)[0].forEach((metadata, j) => (result[t][indexes[j]] = metadata));
+        } catch {
+          // Refused (or unreachable) again: not written.
+        }
+      }
+    }
+    return result;
+  }
+
+  /** Records of one partition are written in the order given, so each gets the next offset. */
+  private offsets(
+    topicMessages: { topic: string; messages: Message[] }[],
+    written: Awaited<ReturnType<Producer['sendBatch']>>,
+  ): RecordMetadata[][] {
     const base = new Map<string, bigint>();
     for (const w of written) base.set(`${w.topicName}:${w.partition}`, BigInt(w.baseOffset ?? '-1'));
-    // Records of one partition are written in the order given, so each gets the next offset.
     const next = new Map<string, bigint>();
     return topicMessages.map(({ topic, messages }) =>
       messages.map((message) => {
