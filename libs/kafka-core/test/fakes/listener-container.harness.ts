@@ -1,7 +1,7 @@
 import { ConsumedRecord } from '@app/kafka-core/client/kafka-client.port';
 import { ContainerSettings, ListenerContainer } from '@app/kafka-core/container/listener-container';
 import { KafkaListenerOptions } from '@app/kafka-core/decorators/kafka-listener.decorator';
-import { defineListener, ListenerRoute } from '@app/kafka-core/discovery/listener-definition';
+import { defineListener, Invoker, ListenerRoute } from '@app/kafka-core/discovery/listener-definition';
 import { Handler, InboundMessage, Outcome } from '@app/kafka-core/pipeline/pipeline';
 import { FakeKafkaClient } from './fake-kafka-client';
 
@@ -76,11 +76,13 @@ export class ContainerHarness {
     options: KafkaListenerOptions & { id: string },
     pipeline: Handler,
     settings: Partial<ContainerSettings> = {},
+    /** The user's method, for pipelines ending in the real invokeHandler. */
+    invoke?: Invoker,
   ): ListenerContainer {
     const route: ListenerRoute = {
       methodName: 'handle',
       isDefault: true,
-      invoke: async (payload) => void this.routeCalls.push(payload),
+      invoke: invoke ?? (async (payload) => void this.routeCalls.push(payload)),
     };
     const definition = defineListener(
       { topics: ['t'], groupId: 'g', fromBeginning: true, commitIntervalMs: 50, ...options },
