@@ -78,6 +78,16 @@ describe('FakeKafkaClient', () => {
     expect(seen.sort()).toEqual(['1:x', '2:x', '3:x']);
   });
 
+  it('with kafkajs pause semantics, a named pause turns a whole-topic pause into that partition only', async () => {
+    fake = new FakeKafkaClient({ pauseSemantics: 'kafkajs' }).createTopic('t', 3);
+    const consumer = await member(fake, 't', advanceAll);
+    consumer.pause('t');
+    expect(consumer.paused()).toEqual([{ topic: 't', partitions: [0, 1, 2] }]);
+    // kafkajs src/consumer/subscriptionState.js: pause() with partitions sets pauseAll = false.
+    consumer.pause('t', [1]);
+    expect(consumer.paused()).toEqual([{ topic: 't', partitions: [1] }]);
+  });
+
   it('fetches again only after every batch of a fetch settled: a sleeping batch stalls the others', async () => {
     fake = new FakeKafkaClient().createTopic('t', 2);
     const events: string[] = [];
