@@ -223,7 +223,7 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
     controls: BatchControls,
     tracker: PartitionOffsetTracker,
   ): void {
-    if (this.state !== 'running' || !controls.isActive()) return;
+    if (this.state !== 'running' || !this.commits.isCurrent(record, tracker)) return;
     this.dispatcher.lateNack(record, delayMs, controls, tracker);
   }
 

@@ -63,9 +63,11 @@ export class KeyOrderedDispatcher implements Dispatcher {
         wait = 0;
         return later;
       }
-      // Revoked or stopping: the record stays uncommitted for whoever reads the partition next.
+      // Revoked (its tracker replaced) or stopping: the record stays uncommitted for whoever reads the
+      // partition next. A rebalance that kept the partition leaves it ours, whatever the old batch's
+      // controls say: the fetch after it finds the record pending and leaves it to this task.
       const { stopping, commits } = this.host;
-      if (stopping || !controls.isActive() || !commits.isCurrent(record, tracker)) return undefined;
+      if (stopping || !commits.isCurrent(record, tracker)) return undefined;
       const outcome = await this.host.delivery.deliver(record, controls, tracker);
       return outcome.status === 'retry' ? new RunAgain(outcome.delayMs) : undefined;
     });
