@@ -11,8 +11,6 @@ export const tpKey = (topic: string, partition: number) => `${topic}:${partition
  */
 export class CommitCoordinator {
   private readonly offsets = new OffsetTracker();
-  /** Highest offset tracked per partition: a record re-read after a seek back is still tracked. */
-  private readonly lastTracked = new Map<string, bigint>();
   private chain: Promise<void> = Promise.resolve();
   commits = 0;
 
@@ -29,12 +27,10 @@ export class CommitCoordinator {
    * while it is still unfinished, 'done' once finished.
    */
   track(tracker: PartitionOffsetTracker, record: ConsumedRecord): 'new' | 'pending' | 'done' {
-    const key = tpKey(record.topic, record.partition);
     const offset = BigInt(record.offset);
-    const last = this.lastTracked.get(key);
+    const last = tracker.last;
     if (last !== undefined && offset <= last) return tracker.isPending(offset) ? 'pending' : 'done';
     tracker.track(offset);
-    this.lastTracked.set(key, offset);
     return 'new';
   }
 
@@ -62,20 +58,16 @@ export class CommitCoordinator {
   /** Forgets a partition: its records are someone else's, with whatever was committed before. */
   revoke(topic: string, partition: number): void {
     this.offsets.revoke(topic, partition);
-    this.lastTracked.delete(tpKey(topic, partition));
   }
 
   /** Partitions being tracked, as keys (for revoke on a new assignment). */
   trackedKeys(): string[] {
-    return [...this.lastTracked.keys()];
+    return [...this.offsets.entries()].map(({ topic, partition }) => tpKey(topic, partition));
   }
 
   /** Forgets everything (stop): a later start reads from the committed positions. */
   reset(): void {
-    for (const key of this.trackedKeys()) {
-      const at = key.lastIndexOf(':');
-      this.revoke(key.slice(0, at), Number(key.slice(at + 1)));
-    }
+    for (const { topic, partition } of [...this.offsets.entries()]) this.revoke(topic, partition);
   }
 
   oldestPending(): { topic: string; partition: number; offset: string; since: number } | undefined {

@@ -44,6 +44,11 @@ export class PartitionOffsetTracker {
     this.pendingSince.set(offset, this.clock());
   }
 
+  /** The highest offset tracked since construction or reset. */
+  get last(): bigint | undefined {
+    return this.lastTracked;
+  }
+
   isPending(offset: bigint): boolean {
     return this.pendingSince.has(offset);
   }

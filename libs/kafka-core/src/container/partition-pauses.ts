@@ -43,8 +43,10 @@ export class PartitionPauses {
     return this.listenerWide.has(reason);
   }
 
+  /** Asked for every record: no key is built while no partition has a reason of its own. */
   isPaused(topic: string, partition: number): boolean {
-    return this.listenerWide.size > 0 || (this.byPartition.get(tpKey(topic, partition))?.size ?? 0) > 0;
+    if (this.listenerWide.size > 0) return true;
+    return this.byPartition.size > 0 && (this.byPartition.get(tpKey(topic, partition))?.size ?? 0) > 0;
   }
 
   /** A new assignment: per-partition reasons of partitions no longer held are dropped. */

@@ -10,6 +10,8 @@ import { tpKey } from './commit-coordinator';
 import { ListenerStats } from './listener-stats';
 import { PartitionOffsetTracker } from './offset-tracker';
 
+const NOTHING = () => undefined;
+
 interface FailureState {
   attempt: number;
   firstFailureAt: Date;
@@ -167,10 +169,12 @@ export class RecordDelivery {
     }
     const failure = this.failureOf(record);
     const manual = this.definition.ackMode !== 'auto';
-    const ack = new RecordAcknowledgment(
-      manual ? () => tracker.complete(offset) && this.host.acknowledged(record) : () => undefined,
-      manual ? (delayMs) => this.host.lateNack(record, delayMs, controls, tracker) : () => undefined,
-    );
+    const ack = manual
+      ? new RecordAcknowledgment(
+          () => tracker.complete(offset) && this.host.acknowledged(record),
+          (delayMs) => this.host.lateNack(record, delayMs, controls, tracker),
+        )
+      : new RecordAcknowledgment(NOTHING, NOTHING);
     const view = waiting?.record ?? record;
     const attempt = waiting?.attempt ?? failure?.attempt ?? 1;
     const message = this.message(
