@@ -19,6 +19,7 @@ import { Dispatcher, DispatchHost } from './dispatch/dispatcher';
 import { ListenerState, ListenerStatus } from './listener-status';
 import { ListenerStats } from './listener-stats';
 import { PartitionOffsetTracker } from './offset-tracker';
+import { inFlightBound } from './in-flight-bound';
 import { PartitionPauses } from './partition-pauses';
 import { RateLimiter } from './rate-limiter';
 import { RetryScheduling } from './retry-scheduling';
@@ -49,6 +50,8 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
   readonly delivery: RecordDelivery;
   private readonly dispatcher: Dispatcher;
   readonly rateLimit?: RateLimiter;
+  /** Records handed over and unfinished at most; fetching pauses there and resumes below `resumeBelow`. */
+  private readonly bound?: { max: number; resumeBelow: number };
 
   constructor(
     readonly definition: ListenerDefinition,
@@ -72,6 +75,7 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
       this.rateLimit = new RateLimiter(definition.rateLimit, Math.max(1, definition.rateLimit / 10));
     }
     this.dispatcher = createDispatcher(this, pipeline, settings);
+    this.bound = inFlightBound(definition);
   }
 
   get stopping(): boolean {
@@ -194,15 +198,15 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
   }
 
   admit(): boolean {
-    const bound = this.definition.maxInFlight;
-    if (bound === undefined || this.commits.pending < bound) return true;
+    const bound = this.bound;
+    if (bound === undefined || this.commits.pending < bound.max) return true;
     this.pauses.hold('backpressure');
     return false;
   }
 
   changed(): void {
-    const bound = this.definition.maxInFlight;
-    if (bound !== undefined && this.pauses.holds('backpressure') && this.commits.pending < bound)
+    const bound = this.bound;
+    if (bound !== undefined && this.commits.pending < bound.resumeBelow && this.pauses.holds('backpressure'))
       this.pauses.release('backpressure');
     const breaker = this.delivery.breaker;
     if (breaker) this.retries.syncBreaker(breaker);

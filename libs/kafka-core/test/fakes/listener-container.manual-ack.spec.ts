@@ -1,7 +1,7 @@
 import { Acknowledgment } from '@app/kafka-core/ctx-host/kafka.context';
 import { invokeHandler } from '@app/kafka-core/pipeline/invoke-handler';
 import { FakeKafkaClient } from './fake-kafka-client';
-import { append, ContainerHarness } from './listener-container.harness';
+import { append, ContainerHarness, gate } from './listener-container.harness';
 
 /**
  * Item 7: records awaiting acknowledge() count against maxInFlight until acknowledged, fetching
@@ -101,5 +101,42 @@ describe('ListenerContainer manual acknowledgment', () => {
     await fake.waitFor(() => h.committed(0) === '2', { timeoutMs: 2_000, what: 'n0 again, then committed' });
     expect(h.calls.map((c) => `${c.value}@${c.attempt}`)).toEqual(['n0@1', 'n1@1', 'n0@1']);
     expect(h.calls[2].at - nackedAt).toBeGreaterThanOrEqual(NACK_MS - 5);
+  });
+});
+
+describe('ListenerContainer key-ordered buffer', () => {
+  let h: ContainerHarness;
+  afterEach(async () => {
+    await h.stopAll();
+    expect(h.fake.batchErrors).toEqual([]);
+  });
+
+  it('reads no more than its buffer of a backlog while handlers are slow, and resumes below half of it', async () => {
+    const fake = new FakeKafkaClient({ maxBatchSize: 500 }).createTopic('t', 1);
+    h = new ContainerHarness(fake);
+    append(
+      fake,
+      0,
+      Array.from({ length: 3_000 }, (_, i): [string, string] => [`k${i % 100}`, `v${i}`]),
+    );
+    const release = gate();
+    const container = h.container(
+      { id: 'buffered', concurrency: { keyOrdered: true, maxInFlight: 4 } },
+      h.pipeline('buffered', async () => {
+        await release.wait;
+        return { status: 'success' };
+      }),
+    );
+    await container.start();
+    const consumer = fake.consumers[0];
+    await fake.waitFor(() => container.status().backpressure && consumer.paused().length === 1, {
+      what: 'the buffer to pause fetching',
+    });
+    await fake.settle();
+    // max(1000, 16 × maxInFlight): a key-ordered batch returns at once, so this is what bounds memory.
+    expect(container.status().inFlight).toBe(1_000);
+    release.open();
+    await fake.waitFor(() => h.committed(0) === '3000', { what: 'the whole backlog handled' });
+    expect(h.calls).toHaveLength(3_000);
   });
 });
