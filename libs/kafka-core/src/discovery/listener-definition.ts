@@ -163,7 +163,8 @@ export function defineListener(
     if (merged.batch && merged[option] !== undefined)
       problems.push(`"${option}" works per record: a "batch" listener cannot honour it`);
   }
-  if (merged.batch && merged.circuitBreaker) problems.push('"circuitBreaker" works per record, not with "batch"');
+  if (merged.batch && merged.circuitBreaker)
+    problems.push('"circuitBreaker" works per record, not with "batch"');
   if (merged.batch && ackMode !== 'auto')
     problems.push('"batch" listeners acknowledge the whole batch: use ackMode "auto"');
   if (merged.batch && concurrency.keyOrdered)
