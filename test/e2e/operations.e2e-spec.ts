@@ -63,6 +63,7 @@ interface ListenerView {
   lag: { total: number; partitions: { topic: string; partition: number; lag: number }[] } | null;
   inFlight: number;
   counters: { processed: number; failed: number; deadLettered: number; commits: number };
+  paused: { since: number; by: string } | null;
 }
 
 interface LagView {
@@ -326,8 +327,22 @@ describe('operations: metrics, health and admin of a running service', () => {
 
   it('holds records back while paused, and drains them after resume', async () => {
     try {
-      const paused = await adminJson<ListenerView>(`/kafka/listeners/${LISTENER}/pause`, { method: 'POST' });
+      const paused = await adminJson<ListenerView>(`/kafka/listeners/${LISTENER}/pause`, {
+        method: 'POST',
+        // Who paused: the token proves the right; the name is the caller's own (and sanitised).
+        headers: { 'x-actor': 'ops <nurse-joy>' },
+      });
       expect(paused.state).toBe('paused');
+      expect(paused.paused?.by).toBe('admin-token (opsnurse-joy)');
+      const pausedMetrics = await scrape();
+      expect(pausedMetrics.sum('kafka_core_listener_paused', { group: GROUP, listener: LISTENER })).toBe(1);
+      expect(
+        pausedMetrics.sum('kafka_core_listener_pause_actions_total', {
+          group: GROUP,
+          listener: LISTENER,
+          action: 'pause',
+        }),
+      ).toBe(1);
 
       await produce(TOPICS.loggingEvents, operationLogs(M, N));
       await until(async () => (await operationLogsLag()) === M);
@@ -345,6 +360,7 @@ describe('operations: metrics, health and admin of a running service', () => {
         method: 'POST',
       });
       expect(resumed.state).toBe('running');
+      expect(resumed.paused).toBeNull();
     } finally {
       // Resuming a running listener changes nothing; a failure above must not leave it paused.
       await fetch(`${logging.url}/kafka/listeners/${LISTENER}/resume`, authorized({ method: 'POST' }));

@@ -19,7 +19,7 @@ import { Dispatcher, DispatchHost } from './dispatch/dispatcher';
 import { ListenerState, ListenerStatus } from './listener-status';
 import { ListenerStats } from './listener-stats';
 import { PartitionOffsetTracker } from './offset-tracker';
-import { inFlightBound } from './in-flight-bound';
+import { InFlightBound, inFlightBound } from './in-flight-bound';
 import { PartitionPauses } from './partition-pauses';
 import { RateLimiter } from './rate-limiter';
 import { RetryScheduling } from './retry-scheduling';
@@ -51,7 +51,7 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
   private readonly dispatcher: Dispatcher;
   readonly rateLimit?: RateLimiter;
   /** Records handed over and unfinished at most; fetching pauses there and resumes below `resumeBelow`. */
-  private readonly bound?: { max: number; resumeBelow: number };
+  private readonly bound?: InFlightBound;
 
   constructor(
     readonly definition: ListenerDefinition,
@@ -197,9 +197,9 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
     );
   }
 
-  admit(): boolean {
+  admit(first = true): boolean {
     const bound = this.bound;
-    if (bound === undefined || this.commits.pending < bound.max) return true;
+    if (bound === undefined || (!bound.exact && !first) || this.commits.pending < bound.max) return true;
     this.pauses.hold('backpressure');
     return false;
   }
@@ -256,6 +256,8 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
     if (this.pauses.isPaused(batch.topic, batch.partition) || batch.records.length === 0) return;
     const tracker = this.commits.tracker(batch.topic, batch.partition, batch.records[0].offset);
     await this.dispatcher.dispatch(batch, controls, tracker);
+    // A read-ahead buffer is checked per batch: past it, fetching waits until records finish.
+    this.admit();
     await this.commits
       .flushPartition(batch.topic, batch.partition)
       .catch((error) =>

@@ -13,8 +13,11 @@ export interface DispatchHost {
   readonly rateLimit?: RateLimiter;
   /** The container is consuming, the partition is still ours, and nothing holds it paused. */
   accepting(controls: BatchControls, topic: string, partition: number): boolean;
-  /** False once the in-flight bound is reached (fetching then pauses until records finish). */
-  admit(): boolean;
+  /**
+   * False once the in-flight bound is reached (fetching then pauses until records finish). An exact
+   * bound (`maxInFlight`) is asked per record; a read-ahead buffer only at a batch's first record.
+   */
+  admit(first: boolean): boolean;
   /** Leaves the batch: the partition pauses, reads from `record` again after `delayMs`. */
   retryLater(record: ConsumedRecord, delayMs: number): void;
   /** Whether the container is stopping (queued work is dropped, not started). */

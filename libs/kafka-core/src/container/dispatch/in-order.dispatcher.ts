@@ -20,8 +20,8 @@ export class InOrderDispatcher implements Dispatcher {
     // The fetch position moves once per batch, past the last record taken (not one call per record).
     let taken: string | undefined;
     try {
-      for (const record of batch.records) {
-        if (!this.host.accepting(controls, batch.topic, batch.partition) || !this.host.admit()) return;
+      for (const [i, record] of batch.records.entries()) {
+        if (!this.host.accepting(controls, batch.topic, batch.partition) || !this.host.admit(i === 0)) return;
         // Guarded await: awaiting an absent limiter would still cost a microtask per record.
         if (rateLimit) await rateLimit.acquire();
         // Finished already (read again after a rebalance): nothing to do but move past it.

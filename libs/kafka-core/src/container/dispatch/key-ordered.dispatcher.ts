@@ -26,8 +26,8 @@ export class KeyOrderedDispatcher implements Dispatcher {
   ): Promise<void> {
     const { commits, rateLimit } = this.host;
     let taken: string | undefined;
-    for (const record of batch.records) {
-      if (!this.host.accepting(controls, batch.topic, batch.partition) || !this.host.admit()) break;
+    for (const [i, record] of batch.records.entries()) {
+      if (!this.host.accepting(controls, batch.topic, batch.partition) || !this.host.admit(i === 0)) break;
       if (rateLimit) await rateLimit.acquire();
       taken = record.offset;
       // Read again after a rebalance: finished, or already waiting in the scheduler.
