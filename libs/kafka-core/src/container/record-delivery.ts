@@ -120,26 +120,16 @@ export class RecordDelivery {
     }
   }
 
-  /** Runs the pipeline; a throw means a failure could not be disposed of (the dead-letter publish). */
-  private async run(message: InboundMessage): Promise<Outcome> {
-    // invoke()'s steps written out: one async frame less on every record.
-    const started = this.stats.started();
-    this.active++;
-    try {
-      return await this.pipeline(message);
-    } catch (thrown) {
-      // The record stays uncommitted and comes back at the attempt it had (it is not a new failure).
-      const error = asError(thrown);
-      const { topic, partition, offset } = message.record;
-      this.logger.error(
-        `${topic}/${partition}@${offset}: ${error.message}; retrying in ${this.recoveryDelayMs} ms`,
-      );
-      this.stats.transientFailure(message.record, error);
-      return { status: 'retry', delayMs: this.recoveryDelayMs, error, transient: true, nack: true };
-    } finally {
-      this.active--;
-      this.stats.finished(message.record.topic, started);
-    }
+  /** A throw out of the pipeline: the failure could not be disposed of (the dead-letter publish). */
+  private undisposed(message: InboundMessage, thrown: unknown): Outcome {
+    // The record stays uncommitted and comes back at the attempt it had (it is not a new failure).
+    const error = asError(thrown);
+    const { topic, partition, offset } = message.record;
+    this.logger.error(
+      `${topic}/${partition}@${offset}: ${error.message}; retrying in ${this.recoveryDelayMs} ms`,
+    );
+    this.stats.transientFailure(message.record, error);
+    return { status: 'retry', delayMs: this.recoveryDelayMs, error, transient: true, nack: true };
   }
 
   async deliver(
@@ -184,7 +174,18 @@ export class RecordDelivery {
       ack,
       waiting?.firstFailureAt ?? failure?.firstFailureAt,
     );
-    const outcome = await this.run(message);
+    // invoke()'s steps written out here: one async frame less on every record.
+    const started = this.stats.started();
+    this.active++;
+    let outcome: Outcome;
+    try {
+      outcome = await this.pipeline(message);
+    } catch (thrown) {
+      outcome = this.undisposed(message, thrown);
+    } finally {
+      this.active--;
+      this.stats.finished(view.topic, started);
+    }
     this.account(record, view.topic, outcome, attempt, failure, tracker, offset);
     return outcome;
   }

@@ -17,10 +17,13 @@ export class InOrderDispatcher implements Dispatcher {
     tracker: PartitionOffsetTracker,
   ): Promise<void> {
     const { delivery, commits, rateLimit } = this.host;
+    const records = batch.records;
     // The fetch position moves once per batch, past the last record taken (not one call per record).
     let taken: string | undefined;
     try {
-      for (const [i, record] of batch.records.entries()) {
+      // An index loop: entries() would allocate a pair per record.
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i];
         if (!this.host.accepting(controls, batch.topic, batch.partition) || !this.host.admit(i === 0)) return;
         // Guarded await: awaiting an absent limiter would still cost a microtask per record.
         if (rateLimit) await rateLimit.acquire();

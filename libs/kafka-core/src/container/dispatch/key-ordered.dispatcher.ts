@@ -25,8 +25,11 @@ export class KeyOrderedDispatcher implements Dispatcher {
     tracker: PartitionOffsetTracker,
   ): Promise<void> {
     const { commits, rateLimit } = this.host;
+    const records = batch.records;
     let taken: string | undefined;
-    for (const [i, record] of batch.records.entries()) {
+    // An index loop: entries() would allocate a pair per record.
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
       if (!this.host.accepting(controls, batch.topic, batch.partition) || !this.host.admit(i === 0)) break;
       if (rateLimit) await rateLimit.acquire();
       taken = record.offset;
