@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { BatchControls, ConsumedRecord } from '../client/kafka-client.port';
 import { KafkaContext } from '../ctx-host/kafka.context';
-import { RecordAcknowledgment } from '../ctx-host/record-acknowledgment';
+import { AcknowledgmentSink, RecordAcknowledgment } from '../ctx-host/record-acknowledgment';
 import { ListenerDefinition } from '../discovery/listener-definition';
 import { asError, Handler, InboundMessage, Outcome } from '../pipeline/pipeline';
 import { retryView } from '../pipeline/retry-topic.middleware';
@@ -10,7 +10,12 @@ import { tpKey } from './commit-coordinator';
 import { ListenerStats } from './listener-stats';
 import { PartitionOffsetTracker } from './offset-tracker';
 
-const NOTHING = () => undefined;
+/** A record as handed to its handler: enough to acknowledge or redeliver it later. */
+interface Handed {
+  record: ConsumedRecord;
+  controls: BatchControls;
+  tracker: PartitionOffsetTracker;
+}
 
 interface FailureState {
   attempt: number;
@@ -42,6 +47,15 @@ export class RecordDelivery {
   private readonly failures = new Map<string, Map<string, FailureState>>();
   /** Handlers running now; shutdown waits for these. */
   active = 0;
+
+  /** Manual acknowledgments of this listener's records, to the tracker and the container. */
+  private readonly acks: AcknowledgmentSink<Handed> = {
+    acknowledged: ({ record, tracker }) => {
+      if (tracker.complete(BigInt(record.offset))) this.host.acknowledged(record);
+    },
+    lateNack: ({ record, controls, tracker }, delayMs) =>
+      this.host.lateNack(record, delayMs, controls, tracker),
+  };
 
   constructor(
     private readonly definition: ListenerDefinition,
@@ -159,12 +173,10 @@ export class RecordDelivery {
     }
     const failure = this.failureOf(record);
     const manual = this.definition.ackMode !== 'auto';
+    // Auto acknowledgment needs no sink: returning is the acknowledgment.
     const ack = manual
-      ? new RecordAcknowledgment(
-          () => tracker.complete(offset) && this.host.acknowledged(record),
-          (delayMs) => this.host.lateNack(record, delayMs, controls, tracker),
-        )
-      : new RecordAcknowledgment(NOTHING, NOTHING);
+      ? new RecordAcknowledgment(this.acks, { record, controls, tracker })
+      : new RecordAcknowledgment(undefined, undefined);
     const view = waiting?.record ?? record;
     const attempt = waiting?.attempt ?? failure?.attempt ?? 1;
     const message = this.message(

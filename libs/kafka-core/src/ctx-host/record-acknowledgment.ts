@@ -5,27 +5,34 @@ import { Acknowledgment } from './kafka.context';
  * (see invoke-handler); after it returned, acknowledge and nack go to the container's callbacks, so
  * a late nack is honoured like an early one. Only the first call of either counts.
  */
-export class RecordAcknowledgment implements Acknowledgment {
+/** Who hears an acknowledgment; `of` is what the container attached to the handle. */
+export interface AcknowledgmentSink<T> {
+  acknowledged(of: T): void;
+  lateNack(of: T, delayMs: number): void;
+}
+
+export class RecordAcknowledgment<T = unknown> implements Acknowledgment {
   private done = false;
   private returned = false;
   /** A nack made while the handler was still running. */
   nackDelayMs?: number;
 
+  /** One object per record, no closures: this is on every record's path. */
   constructor(
-    private readonly onAcknowledge: () => void,
-    private readonly onLateNack: (delayMs: number) => void,
+    private readonly sink: AcknowledgmentSink<T> | undefined,
+    private readonly of: T,
   ) {}
 
   acknowledge(): void {
     if (this.done) return;
     this.done = true;
-    this.onAcknowledge();
+    this.sink?.acknowledged(this.of);
   }
 
   nack(delayMs = 0): void {
     if (this.done) return;
     this.done = true;
-    if (this.returned) this.onLateNack(Math.max(0, delayMs));
+    if (this.returned) this.sink?.lateNack(this.of, Math.max(0, delayMs));
     else this.nackDelayMs = Math.max(0, delayMs);
   }
 
