@@ -35,8 +35,8 @@ export class CommitCoordinator {
   }
 
   /** False once the partition was revoked (a new assignment gets a new tracker). */
-  isCurrent(record: ConsumedRecord, tracker: PartitionOffsetTracker): boolean {
-    return this.offsets.get(record.topic, record.partition) === tracker;
+  isCurrent(tracker: PartitionOffsetTracker): boolean {
+    return !tracker.revoked;
   }
 
   /** Records handed over and not done yet, over every partition (the in-flight bound counts these). */

@@ -227,7 +227,7 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
     controls: BatchControls,
     tracker: PartitionOffsetTracker,
   ): void {
-    if (this.state !== 'running' || !this.commits.isCurrent(record, tracker)) return;
+    if (this.state !== 'running' || !this.commits.isCurrent(tracker)) return;
     this.dispatcher.lateNack(record, delayMs, controls, tracker);
   }
 

@@ -44,6 +44,9 @@ export class PartitionOffsetTracker {
     this.pendingSince.set(offset, this.clock());
   }
 
+  /** Set when its partition was revoked: work still holding it belongs to nobody. */
+  revoked = false;
+
   /** The highest offset tracked since construction or reset. */
   get last(): bigint | undefined {
     return this.lastTracked;
@@ -155,12 +158,10 @@ export class OffsetTracker {
 
   /** Drops the partition: after a rebalance its new owner commits it, and a re-assignment starts afresh. */
   revoke(topic: string, partition: number): void {
-    this.partitions.delete(partitionKey(topic, partition));
-  }
-
-  /** The partition's tracker, if it has one; creates nothing. */
-  get(topic: string, partition: number): PartitionOffsetTracker | undefined {
-    return this.partitions.get(partitionKey(topic, partition))?.tracker;
+    const key = partitionKey(topic, partition);
+    const entry = this.partitions.get(key);
+    if (entry) entry.tracker.revoked = true;
+    this.partitions.delete(key);
   }
 
   /** Tracked partitions, without creating any (status reads must not change state). */

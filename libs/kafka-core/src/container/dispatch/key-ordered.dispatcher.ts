@@ -70,7 +70,7 @@ export class KeyOrderedDispatcher implements Dispatcher {
       // partition next. A rebalance that kept the partition leaves it ours, whatever the old batch's
       // controls say: the fetch after it finds the record pending and leaves it to this task.
       const { stopping, commits } = this.host;
-      if (stopping || !commits.isCurrent(record, tracker)) return undefined;
+      if (stopping || !commits.isCurrent(tracker)) return undefined;
       const outcome = await this.host.delivery.deliver(record, controls, tracker);
       return outcome.status === 'retry' ? new RunAgain(outcome.delayMs) : undefined;
     });
