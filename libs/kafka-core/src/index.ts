@@ -31,13 +31,13 @@ export { KafkaPublisher, SendOptions, SendResult, BatchEntry } from './producer/
 export { EventOptions, MAX_HEADER_VALUE_LENGTH } from './producer/envelope';
 export { PublishTimeoutError } from './producer/record-accumulator';
 export { KafkaOutbox, OutboxEntry, OutboxEventOptions } from './outbox/kafka-outbox';
+export { OutboxRelay } from './outbox/outbox-relay';
 export {
-  OutboxRelay,
   OutboxRelayOptions,
   OUTBOX_RELAY_DEFAULTS,
   OutboxBacklog,
   OutboxRelayCounters,
-} from './outbox/outbox-relay';
+} from './outbox/outbox-relay.options';
 export { OutboxRelayService } from './outbox/outbox-relay.service';
 export { KAFKA_CORE_MIGRATIONS, outboxChannel } from './outbox/kafka-core.migrations';
 export { currentDelivery, Delivery } from './context/delivery-scope';

@@ -3,7 +3,7 @@ import { ListenerDefaults } from './discovery/listener-definition';
 import { DeadLetterOptions } from './pipeline/dead-letter.middleware';
 import type { Database } from '@app/database';
 import { CompressionCodec } from './client/kafka-client.port';
-import { OutboxRelayOptions } from './outbox/outbox-relay';
+import { OutboxRelayOptions } from './outbox/outbox-relay.options';
 import { TopicDeclaration } from './topics/topic-declaration';
 
 export interface PublisherOptions {

@@ -11,7 +11,7 @@ import {
   OutboxRelayOptions,
 } from '@app/kafka-core';
 import { KafkajsClient } from '@app/kafka-core/client/kafkajs.client';
-import { SendRecords } from '@app/kafka-core/outbox/outbox-relay';
+import { SendRecords } from '@app/kafka-core/outbox/outbox-relay.options';
 import { endOffsetSum, rawKafka, testBrokers, uniqueName } from '../../../test/support/kafka';
 import { createTopic, headersOf, until } from '../../../test/support/listener-app';
 

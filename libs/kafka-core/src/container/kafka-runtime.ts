@@ -21,7 +21,7 @@ import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.optio
 import { deadLetterMiddleware } from '../pipeline/dead-letter.middleware';
 import { deserializeMiddleware } from '../pipeline/deserialize.middleware';
 import { inboxMiddleware } from '../inbox/inbox.middleware';
-import { OUTBOX_RELAY_DEFAULTS } from '../outbox/outbox-relay';
+import { OUTBOX_RELAY_DEFAULTS } from '../outbox/outbox-relay.options';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { KafkaOutbox } from '../outbox/kafka-outbox';
 import { MetricsHooks } from '../metrics/metrics-hooks';

@@ -18,12 +18,11 @@ import { createDispatcher } from './dispatch/create-dispatcher';
 import { Dispatcher, DispatchHost } from './dispatch/dispatcher';
 import { ListenerState, ListenerStatus } from './listener-status';
 import { ListenerStats } from './listener-stats';
-import { PartitionOffsetTracker } from './offset-tracker';
 import { InFlightBound, inFlightBound } from './in-flight-bound';
 import { PartitionPauses } from './partition-pauses';
 import { RateLimiter } from './rate-limiter';
 import { RetryScheduling } from './retry-scheduling';
-import { DeliveryHost, RecordDelivery } from './record-delivery';
+import { DeliveryHost, HandedRecord, RecordDelivery } from './record-delivery';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -221,14 +220,9 @@ export class ListenerContainer implements DispatchHost, DeliveryHost {
     this.changed();
   }
 
-  lateNack(
-    record: ConsumedRecord,
-    delayMs: number,
-    controls: BatchControls,
-    tracker: PartitionOffsetTracker,
-  ): void {
-    if (this.state !== 'running' || !this.commits.isCurrent(tracker)) return;
-    this.dispatcher.lateNack(record, delayMs, controls, tracker);
+  lateNack(handed: HandedRecord, delayMs: number): void {
+    if (this.state !== 'running' || !this.commits.isCurrent(handed.tracker)) return;
+    this.dispatcher.lateNack(handed, delayMs);
   }
 
   retryLater(record: ConsumedRecord, delayMs: number): void {

@@ -11,7 +11,7 @@ import { ListenerStats } from './listener-stats';
 import { PartitionOffsetTracker } from './offset-tracker';
 
 /** A record as handed to its handler: enough to acknowledge or redeliver it later. */
-interface Handed {
+export interface HandedRecord {
   record: ConsumedRecord;
   controls: BatchControls;
   tracker: PartitionOffsetTracker;
@@ -27,12 +27,7 @@ export interface DeliveryHost {
   /** A record of a manual-ack listener was acknowledged (after its tracker marked it done). */
   acknowledged(record: ConsumedRecord): void;
   /** A manual-ack handler nacked after it returned: the container redelivers after `delayMs`. */
-  lateNack(
-    record: ConsumedRecord,
-    delayMs: number,
-    controls: BatchControls,
-    tracker: PartitionOffsetTracker,
-  ): void;
+  lateNack(handed: HandedRecord, delayMs: number): void;
   /** Something finished, or the breaker moved: pauses may need lifting. */
   changed(): void;
 }
@@ -49,12 +44,11 @@ export class RecordDelivery {
   active = 0;
 
   /** Manual acknowledgments of this listener's records, to the tracker and the container. */
-  private readonly acks: AcknowledgmentSink<Handed> = {
+  private readonly acks: AcknowledgmentSink<HandedRecord> = {
     acknowledged: ({ record, tracker }) => {
       if (tracker.complete(BigInt(record.offset))) this.host.acknowledged(record);
     },
-    lateNack: ({ record, controls, tracker }, delayMs) =>
-      this.host.lateNack(record, delayMs, controls, tracker),
+    lateNack: (handed, delayMs) => this.host.lateNack(handed, delayMs),
   };
 
   constructor(

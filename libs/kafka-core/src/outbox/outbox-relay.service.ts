@@ -4,7 +4,8 @@ import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KafkaCoreModuleOptions } from '../kafka-core.options';
 import { KafkaPublisher } from '../producer/kafka-publisher';
 import { KAFKA_CORE_MIGRATIONS } from './kafka-core.migrations';
-import { OUTBOX_RELAY_DEFAULTS, OutboxBacklog, OutboxRelay, OutboxRelayCounters } from './outbox-relay';
+import { OutboxRelay } from './outbox-relay';
+import { OUTBOX_RELAY_DEFAULTS, OutboxBacklog, OutboxRelayCounters } from './outbox-relay.options';
 
 /**
  * The relay inside the application: kafka-core's tables are migrated before anything starts. The Kafka

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { FakeBroker } from '../../test/fakes/fake-broker';
 import { FakeOutboxDatabase } from '../../test/fakes/fake-outbox-database';
-import { OUTBOX_RELAY_DEFAULTS, OutboxRelay, OutboxRelayOptions } from './outbox-relay';
+import { OutboxRelay } from './outbox-relay';
+import { OUTBOX_RELAY_DEFAULTS, OutboxRelayOptions } from './outbox-relay.options';
 
 /** Polls a condition the test waits for (a positive signal, never a fixed sleep). */
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {

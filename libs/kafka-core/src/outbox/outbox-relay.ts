@@ -16,14 +16,6 @@ import { OutboxRow, outboxStore } from './outbox.store';
 import { RelayLeadership, RelayRun } from './relay-leadership';
 import { RelayWakeUp } from './relay-wake-up';
 
-export {
-  OUTBOX_RELAY_DEFAULTS,
-  OutboxBacklog,
-  OutboxRelayCounters,
-  OutboxRelayOptions,
-  SendRecords,
-} from './outbox-relay.options';
-
 /** A send that failed because the broker could not be reached, not because it refused the rows. */
 function isTransient(error: unknown): boolean {
   return error instanceof PublishTimeoutError || isRetriable(error);

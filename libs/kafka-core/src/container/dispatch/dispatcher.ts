@@ -3,7 +3,7 @@ import { ListenerDefinition } from '../../discovery/listener-definition';
 import { CommitCoordinator } from '../commit-coordinator';
 import { PartitionOffsetTracker } from '../offset-tracker';
 import { RateLimiter } from '../rate-limiter';
-import { RecordDelivery } from '../record-delivery';
+import { HandedRecord, RecordDelivery } from '../record-delivery';
 
 /** What a dispatch strategy may use of its container. */
 export interface DispatchHost {
@@ -32,12 +32,7 @@ export interface DispatchHost {
 export interface Dispatcher {
   dispatch(batch: RecordBatch, controls: BatchControls, tracker: PartitionOffsetTracker): Promise<void>;
   /** A manual-ack handler nacked after it returned. */
-  lateNack(
-    record: ConsumedRecord,
-    delayMs: number,
-    controls: BatchControls,
-    tracker: PartitionOffsetTracker,
-  ): void;
+  lateNack(handed: HandedRecord, delayMs: number): void;
   /** Records started and not finished, for backpressure status. */
   readonly busy: boolean;
   /** Drops what waits to run (stop). */

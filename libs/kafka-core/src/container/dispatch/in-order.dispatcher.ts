@@ -1,5 +1,6 @@
-import { BatchControls, ConsumedRecord, RecordBatch } from '../../client/kafka-client.port';
+import { BatchControls, RecordBatch } from '../../client/kafka-client.port';
 import { PartitionOffsetTracker } from '../offset-tracker';
+import { HandedRecord } from '../record-delivery';
 import { Dispatcher, DispatchHost } from './dispatcher';
 
 /**
@@ -44,7 +45,7 @@ export class InOrderDispatcher implements Dispatcher {
     }
   }
 
-  lateNack(record: ConsumedRecord, delayMs: number): void {
+  lateNack({ record }: HandedRecord, delayMs: number): void {
     // Read again from the nacked record: it and the records after it come back (Spring's nack).
     this.host.retryLater(record, delayMs);
   }

@@ -1,6 +1,7 @@
 import { BatchControls, ConsumedRecord, RecordBatch } from '../../client/kafka-client.port';
 import { KeyOrderedScheduler, RunAgain } from '../key-ordered-scheduler';
 import { PartitionOffsetTracker } from '../offset-tracker';
+import { HandedRecord } from '../record-delivery';
 import { Dispatcher, DispatchHost } from './dispatcher';
 
 /**
@@ -39,12 +40,7 @@ export class KeyOrderedDispatcher implements Dispatcher {
     if (taken !== undefined) controls.advance(taken);
   }
 
-  lateNack(
-    record: ConsumedRecord,
-    delayMs: number,
-    controls: BatchControls,
-    tracker: PartitionOffsetTracker,
-  ): void {
+  lateNack({ record, controls, tracker }: HandedRecord, delayMs: number): void {
     this.submit(record, controls, tracker, delayMs);
   }
 
