@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { topicsFor } from '@app/contracts';
+import { topicsOfService } from '@app/contracts';
 import { PlatformModule, ServiceConfig } from '@app/platform';
 import { AnalyticsFactListener } from './facts/analytics-fact.listener';
 import { AnalyticsFactsRepository } from './facts/analytics-facts.repository';
@@ -14,7 +14,7 @@ export class AnalyticsServiceModule {
       module: AnalyticsServiceModule,
       imports: [
         PlatformModule.forService(config, {
-          topics: topicsFor('analytics-events'),
+          topics: topicsOfService('analytics-service'),
           migrations: ANALYTICS_MIGRATIONS,
         }),
       ],

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { topicsFor } from '@app/contracts';
+import { topicsOfService } from '@app/contracts';
 import { PlatformModule, ServiceConfig } from '@app/platform';
 import { AuditAccessLog } from './audit/audit-access-log';
 import { AuditEventListener } from './audit/audit-event.listener';
@@ -20,7 +20,7 @@ export class LoggingServiceModule {
       module: LoggingServiceModule,
       imports: [
         PlatformModule.forService(config, {
-          topics: topicsFor('logging-events', 'audit-events', 'analytics-events'),
+          topics: topicsOfService('logging-service'),
           migrations: LOGGING_MIGRATIONS,
         }),
       ],

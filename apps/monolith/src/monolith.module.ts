@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { topicsFor } from '@app/contracts';
+import { topicsOfService } from '@app/contracts';
 import { PlatformModule, ServiceConfig } from '@app/platform';
 import { AssessmentsController } from './assessments/assessments.controller';
 import { AssessmentsService } from './assessments/assessments.service';
@@ -23,7 +23,7 @@ export class MonolithModule {
       module: MonolithModule,
       imports: [
         PlatformModule.forService(config, {
-          topics: topicsFor('logging-events', 'audit-events', 'escalation-events', 'emr-sync-events'),
+          topics: topicsOfService('monolith'),
           migrations: MONOLITH_MIGRATIONS,
         }),
       ],

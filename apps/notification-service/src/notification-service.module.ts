@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { topicsFor } from '@app/contracts';
+import { topicsOfService } from '@app/contracts';
 import { PlatformModule, ServiceConfig } from '@app/platform';
 import { ChannelRegistry } from './channels/channel-registry';
 import { LogChannel } from './channels/log.channel';
@@ -22,7 +22,7 @@ export class NotificationServiceModule {
       module: NotificationServiceModule,
       imports: [
         PlatformModule.forService(config, {
-          topics: topicsFor('escalation-events', 'notification-events', 'audit-events', 'logging-events'),
+          topics: topicsOfService('notification-service'),
           migrations: NOTIFICATION_MIGRATIONS,
         }),
       ],

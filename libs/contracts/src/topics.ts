@@ -1,6 +1,6 @@
 import type { TopicDeclaration } from '@app/kafka-core';
+import table from './topic-table.json';
 
-/** The topic table of the architecture page: name, partitions, who produces and who consumes. */
 export const TOPICS = {
   loggingEvents: 'logging-events',
   analyticsEvents: 'analytics-events',
@@ -12,35 +12,38 @@ export const TOPICS = {
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
-const WEEK_MS = String(7 * 24 * 60 * 60 * 1000);
+/** One row of the topic table (`topic-table.json`), which the broker's ACLs are derived from too. */
+export interface TopicRow {
+  partitions: number;
+  /** -1 keeps records forever (the audit trail is rebuilt from its topic); absent: the broker default. */
+  retentionMs?: number;
+  producers: string[];
+  consumers: string[];
+}
+
+export const TOPIC_TABLE: Record<TopicName, TopicRow> = table.topics;
 
 /** Every topic is consumed by some service, so each gets its retry and dead-letter companions. */
-export const TOPIC_DECLARATIONS: Record<TopicName, TopicDeclaration> = {
-  'logging-events': {
-    name: TOPICS.loggingEvents,
-    partitions: 3,
-    consumed: true,
-    configs: { 'retention.ms': WEEK_MS },
-  },
-  'analytics-events': {
-    name: TOPICS.analyticsEvents,
-    partitions: 3,
-    consumed: true,
-    configs: { 'retention.ms': WEEK_MS },
-  },
-  'escalation-events': { name: TOPICS.escalationEvents, partitions: 2, consumed: true },
-  'emr-sync-events': { name: TOPICS.emrSyncEvents, partitions: 2, consumed: true },
-  'notification-events': { name: TOPICS.notificationEvents, partitions: 2, consumed: true },
-  // The audit trail is rebuilt from this topic, so it is never deleted by age.
-  'audit-events': {
-    name: TOPICS.auditEvents,
-    partitions: 2,
-    consumed: true,
-    configs: { 'retention.ms': '-1' },
-  },
-};
+export const TOPIC_DECLARATIONS = Object.fromEntries(
+  (Object.entries(TOPIC_TABLE) as [TopicName, TopicRow][]).map(([name, row]) => [
+    name,
+    {
+      name,
+      partitions: row.partitions,
+      consumed: row.consumers.length > 0,
+      ...(row.retentionMs !== undefined ? { configs: { 'retention.ms': String(row.retentionMs) } } : {}),
+    },
+  ]),
+) as Record<TopicName, TopicDeclaration>;
 
 /** Declarations for the topics one service touches. */
 export function topicsFor(...names: TopicName[]): TopicDeclaration[] {
   return names.map((name) => TOPIC_DECLARATIONS[name]);
+}
+
+/** Declarations for every topic a service produces or consumes according to the table. */
+export function topicsOfService(service: string): TopicDeclaration[] {
+  return (Object.entries(TOPIC_TABLE) as [TopicName, TopicRow][])
+    .filter(([, row]) => row.producers.includes(service) || row.consumers.includes(service))
+    .map(([name]) => TOPIC_DECLARATIONS[name]);
 }
