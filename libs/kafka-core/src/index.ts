@@ -59,6 +59,27 @@ export { isTransientError } from './errors/transient-errors';
 export { classifyFailure } from './errors/error-classifier';
 export { redactErrorText } from './errors/redact';
 export { BrokerUnavailableError } from './container/wait-for-broker';
+export {
+  KafkaSecurityOptions,
+  KafkaTlsOptions,
+  KafkaSaslOptions,
+  OauthBearerToken,
+  SecurityProtocol,
+  SaslMechanism,
+  describeSecurity,
+} from './client/security/kafka-security';
+export {
+  kafkaSecurityFromEnv,
+  KafkaSecurityConfigError,
+  KAFKA_SECURITY_ENV,
+  KAFKA_SECURITY_ENV_NAMES,
+} from './client/security/security-from-env';
+export {
+  clientCredentialsTokenProvider,
+  ClientCredentialsOptions,
+  TokenEndpointError,
+} from './client/security/oauth-client-credentials';
+export { KafkaAuthenticationError, KafkaAuthorizationError } from './errors/kafka-access.errors';
 export { KafkaListenerRegistry } from './container/listener-registry';
 export { ListenerStatus, ListenerState, ListenerCounters } from './container/listener-status';
 export { KafkaBrokerHealthIndicator } from './health/kafka-broker.health';

@@ -28,7 +28,11 @@ import { KafkaPublisher } from './producer/kafka-publisher';
       provide: KAFKA_CLIENT,
       inject: [MODULE_OPTIONS_TOKEN],
       useFactory: (options: KafkaCoreModuleOptions) =>
-        new KafkajsClient({ brokers: options.brokers, clientId: options.clientId }),
+        new KafkajsClient({
+          brokers: options.brokers,
+          clientId: options.clientId,
+          security: options.security,
+        }),
     },
     ListenerExplorer,
     KafkaPublisher,

@@ -5,6 +5,7 @@ import type { Database } from '@app/database';
 import { CompressionCodec } from './client/kafka-client.port';
 import { OutboxRelayOptions } from './outbox/outbox-relay.options';
 import { TopicDeclaration } from './topics/topic-declaration';
+import { KafkaSecurityOptions } from './client/security/kafka-security';
 
 export interface PublisherOptions {
   /**
@@ -27,6 +28,11 @@ export interface KafkaCoreModuleOptions {
   brokers: string[];
   /** Client id reported to the broker; also the `source` envelope header. */
   clientId: string;
+  /**
+   * TLS and SASL (PLAIN, SCRAM, OAUTHBEARER) to the brokers; absent: PLAINTEXT. Read it from the
+   * standard variables with `kafkaSecurityFromEnv()`.
+   */
+  security?: KafkaSecurityOptions;
   /** Topics this service produces or consumes, provisioned at startup. */
   topics?: TopicDeclaration[];
   /** Replication factor for declarations that do not set one (1 in dev, 3 in production). */

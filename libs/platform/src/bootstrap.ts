@@ -34,6 +34,8 @@ export async function runService(service: ServiceName, root: ServiceModuleFactor
     const expected =
       err instanceof ConfigError ||
       err.name === 'BrokerUnavailableError' ||
+      err.name === 'KafkaAuthenticationError' ||
+      err.name === 'KafkaAuthorizationError' ||
       code === 'EADDRINUSE' ||
       code === 'ECONNREFUSED' ||
       code === 'ENOTFOUND';

@@ -26,6 +26,7 @@ export class PlatformModule {
       useFactory: (database: Database) => ({
         brokers: config.kafkaBrokers,
         clientId: config.service,
+        security: config.kafkaSecurity,
         topics: options.topics,
         replicationFactor: config.replicationFactor,
         database,

@@ -13,6 +13,8 @@ import { compressionType } from './kafkajs/kafkajs-codecs';
 import { KafkajsConsumer } from './kafkajs/kafkajs-consumer';
 import { nestLogCreator } from './kafkajs/kafkajs-logger';
 import { KafkajsProducer, recordingPartitioner } from './kafkajs/kafkajs-producer';
+import { kafkajsSecurity } from './kafkajs/kafkajs-security';
+import { KafkaSecurityOptions, principalOf } from './security/kafka-security';
 
 export { compressionType } from './kafkajs/kafkajs-codecs';
 
@@ -21,17 +23,25 @@ export interface KafkajsClientOptions {
   clientId: string;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** TLS and SASL; absent: PLAINTEXT. */
+  security?: KafkaSecurityOptions;
 }
 
 /** The port over kafkajs: one client per application, admin, consumers and producers made from it. */
 export class KafkajsClient implements KafkaClientPort {
   private readonly kafka: Kafka;
   private readonly adminKafka: Kafka;
+  /** Who the broker sees, for naming refusals (never a secret). */
+  private readonly principal: string;
+  private readonly brokers: string[];
 
   constructor(options: KafkajsClientOptions) {
+    this.principal = principalOf(options.security);
+    this.brokers = options.brokers;
     const config = {
       clientId: options.clientId,
       brokers: options.brokers,
+      ...kafkajsSecurity(options.security),
       connectionTimeout: options.connectionTimeoutMs ?? 3_000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
       logLevel: logLevel.WARN,
@@ -47,9 +57,13 @@ export class KafkajsClient implements KafkaClientPort {
   admin(options: AdminOptions = {}): KafkaAdminPort {
     if (options.retries) {
       // Group lookups answer "coordinator not available" for a while after a group or broker starts.
-      return new KafkajsAdmin(this.kafka.admin({ retry: { retries: options.retries } }));
+      return new KafkajsAdmin(
+        this.kafka.admin({ retry: { retries: options.retries } }),
+        this.principal,
+        this.brokers,
+      );
     }
-    return new KafkajsAdmin(this.adminKafka.admin({ retry: { retries: 0 } }));
+    return new KafkajsAdmin(this.adminKafka.admin({ retry: { retries: 0 } }), this.principal, this.brokers);
   }
 
   consumer(config: ConsumerConfig): KafkaConsumerPort {
@@ -61,6 +75,7 @@ export class KafkajsClient implements KafkaClientPort {
         heartbeatInterval: config.heartbeatIntervalMs ?? 3_000,
         allowAutoTopicCreation: false,
       }),
+      { principal: this.principal, groupId: config.groupId },
     );
   }
 
@@ -82,6 +97,7 @@ export class KafkajsClient implements KafkaClientPort {
       }),
       chosen,
       compression,
+      this.principal,
     );
   }
 }

@@ -37,6 +37,7 @@ import { ProvisionReport, provisionTopics } from '../topics/topic-provisioner';
 import { ListenerContainer } from './listener-container';
 import { KafkaListenerRegistry } from './listener-registry';
 import { waitForBroker } from './wait-for-broker';
+import { describeSecurity } from '../client/security/kafka-security';
 
 /**
  * Startup and shutdown of everything Kafka: read the listeners (bad configuration fails here), wait
@@ -81,6 +82,8 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       }
     }
     const admin = this.client.admin();
+    const { brokers, security } = this.options;
+    this.logger.log(`Connecting to Kafka at ${brokers.join(',')} over ${describeSecurity(security)}`);
     try {
       await waitForBroker(
         admin,

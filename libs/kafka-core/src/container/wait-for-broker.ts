@@ -1,4 +1,5 @@
 import { KafkaAdminPort } from '../client/kafka-client.port';
+import { KafkaAuthenticationError } from '../errors/kafka-access.errors';
 
 /** Thrown when the broker did not answer within the startup budget. */
 export class BrokerUnavailableError extends Error {
@@ -11,7 +12,10 @@ export class BrokerUnavailableError extends Error {
   }
 }
 
-/** Polls describeCluster with exponential backoff (capped at 5 s) until it answers or time runs out. */
+/**
+ * Polls describeCluster with exponential backoff (capped at 5 s) until it answers or time runs out.
+ * A refused login or certificate ends the wait at once: waiting would not change the answer.
+ */
 export async function waitForBroker(
   admin: KafkaAdminPort,
   brokers: string[],
@@ -25,6 +29,10 @@ export async function waitForBroker(
       await admin.describeCluster();
       return;
     } catch (error) {
+      if (error instanceof KafkaAuthenticationError) {
+        await admin.disconnect().catch(() => undefined);
+        throw error;
+      }
       const elapsed = Date.now() - started;
       if (elapsed + delay > timeoutMs) throw new BrokerUnavailableError(brokers, elapsed, error);
       onRetry(error, delay);

@@ -3,7 +3,10 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { KAFKA_CLIENT, KafkaAdminPort, KafkaClientPort } from '../client/kafka-client.port';
 import { MODULE_OPTIONS_TOKEN } from '../kafka-core.module-definition';
 import { KAFKA_CORE_DEFAULTS, KafkaCoreModuleOptions } from '../kafka-core.options';
+import { KafkaAuthenticationError } from '../errors/kafka-access.errors';
 import { withTimeout } from '../monitoring/with-timeout';
+
+type Probe = { brokers: number } | { down: 'unreachable' | KafkaAuthenticationError['reason'] };
 
 /** Broker connectivity: an admin describe-cluster that must answer within the health timeout. */
 @Injectable()
@@ -18,18 +21,20 @@ export class KafkaBrokerHealthIndicator implements OnApplicationShutdown {
 
   async isHealthy(key = 'kafka') {
     const indicator = this.health.check(key);
-    const brokers = await this.probe();
-    // Status only: broker addresses and error text stay out of the public body.
-    return brokers === undefined ? indicator.down({ reason: 'unreachable' }) : indicator.up({ brokers });
+    const probe = await this.probe();
+    // Status only: broker addresses, principals and error text stay out of the public body.
+    return 'down' in probe
+      ? indicator.down({ reason: probe.down })
+      : indicator.up({ brokers: probe.brokers });
   }
 
   /** Whether the broker answers now (the connectivity metric). */
   async reachable(): Promise<boolean> {
-    return (await this.probe()) !== undefined;
+    return !('down' in (await this.probe()));
   }
 
-  /** Brokers in the cluster, or undefined when it did not answer in time. */
-  private async probe(): Promise<number | undefined> {
+  /** Brokers in the cluster, or why it did not answer in time. */
+  private async probe(): Promise<Probe> {
     const timeoutMs = this.options.healthTimeoutMs ?? KAFKA_CORE_DEFAULTS.healthTimeoutMs;
     try {
       this.admin ??= this.client.admin();
@@ -38,13 +43,13 @@ export class KafkaBrokerHealthIndicator implements OnApplicationShutdown {
         admin.connect().then(() => admin.describeCluster()),
         timeoutMs,
       );
-      return cluster.brokers;
-    } catch {
+      return { brokers: cluster.brokers };
+    } catch (error) {
       // A fresh admin next time: a broken connection must not stick across probes.
       const stale = this.admin;
       this.admin = undefined;
       void stale?.disconnect().catch(() => undefined);
-      return undefined;
+      return { down: error instanceof KafkaAuthenticationError ? error.reason : 'unreachable' };
     }
   }
 

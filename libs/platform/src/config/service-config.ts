@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { kafkaSecurityFromEnv, KafkaSecurityOptions } from '@app/kafka-core';
 import { SERVICE_DEFAULT_PORTS, ServiceName } from './service-env';
 
 export interface ServiceConfig {
@@ -6,6 +7,8 @@ export interface ServiceConfig {
   port: number;
   host: string;
   kafkaBrokers: string[];
+  /** TLS and SASL to the brokers, from the KAFKA_SECURITY_* variables; absent: PLAINTEXT. */
+  kafkaSecurity?: KafkaSecurityOptions;
   replicationFactor: number;
   /** Absent: the embedded database under `pgliteDataDir`. */
   databaseUrl?: string;
@@ -29,7 +32,8 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
-const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+// host:port with a DNS name or IPv4 address (kafkajs splits on the colon, so no IPv6 literals).
+const BROKER = /^[A-Za-z0-9._-]+:\d{1,5}$/;
 
 function intInRange(
   name: string,
@@ -74,6 +78,8 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv =
     problems.push(`KAFKA_BROKERS must be a comma-separated list of host:port, got "${env.KAFKA_BROKERS}"`);
   }
 
+  const kafkaSecurity = kafkaSecurityFromEnv(env, problems);
+
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must start with postgres:// or postgresql://');
@@ -102,6 +108,7 @@ export function loadServiceConfig(service: ServiceName, env: NodeJS.ProcessEnv =
     port,
     host: env.HOST || '0.0.0.0',
     kafkaBrokers,
+    kafkaSecurity,
     replicationFactor,
     databaseUrl,
     pgliteDataDir: resolve(env.PGLITE_DATA_DIR || `.data/pglite/${service}`),

@@ -1,16 +1,31 @@
 import { Admin, ConfigResourceTypes } from 'kafkajs';
+import { asAuthenticationFailure, asAuthorizationFailure } from '../../errors/kafka-access.errors';
 import { ClusterDescription, KafkaAdminPort, PartitionLag, TopicSpec } from '../kafka-client.port';
 
 /** Cluster metadata, offsets and topic management over a kafkajs admin client. */
 export class KafkajsAdmin implements KafkaAdminPort {
-  constructor(private readonly admin: Admin) {}
+  constructor(
+    private readonly admin: Admin,
+    /** Who the broker sees, to name an ACL refusal. */
+    private readonly principal = 'ANONYMOUS',
+    private readonly brokers: string[] = [],
+  ) {}
 
+  /** A refused login or certificate fails as what it is, not as "unreachable". */
   connect(): Promise<void> {
-    return this.admin.connect();
+    return this.admin
+      .connect()
+      .catch((error: unknown) =>
+        Promise.reject(asAuthenticationFailure(error, this.principal, this.brokers)),
+      );
   }
 
   async describeCluster(): Promise<ClusterDescription> {
-    const cluster = await this.admin.describeCluster();
+    const cluster = await this.admin
+      .describeCluster()
+      .catch((error: unknown) =>
+        Promise.reject(asAuthenticationFailure(error, this.principal, this.brokers)),
+      );
     return { clusterId: cluster.clusterId, brokers: cluster.brokers.length, controller: cluster.controller };
   }
 
@@ -23,7 +38,9 @@ export class KafkajsAdmin implements KafkaAdminPort {
     const present = names.filter((name) => existing.has(name));
     const counts = new Map<string, number>();
     if (present.length === 0) return counts;
-    const { topics } = await this.admin.fetchTopicMetadata({ topics: present });
+    const { topics } = await this.admin
+      .fetchTopicMetadata({ topics: present })
+      .catch((error: unknown) => Promise.reject(this.refusal(error, 'Describe', present)));
     for (const topic of topics) counts.set(topic.name, topic.partitions.length);
     return counts;
   }
@@ -101,7 +118,19 @@ export class KafkajsAdmin implements KafkaAdminPort {
       const nested =
         (error as { errors?: { topic?: string; type?: string; message?: string }[] }).errors ?? [];
       const failures = nested.filter((e) => e.type !== 'TOPIC_ALREADY_EXISTS');
-      if (nested.length === 0) throw error;
+      if (nested.length === 0)
+        throw this.refusal(
+          error,
+          'Create',
+          topics.map((t) => t.name),
+        );
+      const refused = failures
+        .filter((e) => e.type === 'TOPIC_AUTHORIZATION_FAILED')
+        .map((e) => e.topic ?? '');
+      if (refused.length > 0) {
+        // Topics may be provisioned by an administrator instead (see the README's Security section).
+        throw this.refusal(error, 'Create', refused);
+      }
       if (failures.length > 0) {
         const detail = failures.map((e) => `${e.topic}: ${e.type} (${e.message})`).join('; ');
         const wrapped = new Error(`Creating topics failed: ${detail}`, { cause: error });
@@ -133,6 +162,10 @@ export class KafkajsAdmin implements KafkaAdminPort {
         throw new Error(`Topics without a leader after ${timeoutMs} ms: ${names.join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  private refusal(error: unknown, operation: string, topics: string[]): unknown {
+    return asAuthorizationFailure(error, this.principal, operation, { topics });
   }
 
   disconnect(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Consumer, IHeaders } from 'kafkajs';
+import { asAuthorizationFailure } from '../../errors/kafka-access.errors';
 import {
   Assignment,
   BatchControls,
@@ -32,7 +33,13 @@ export class KafkajsConsumer implements KafkaConsumerPort {
   private leaving = false;
   private disconnecting?: Promise<void>;
 
-  constructor(private readonly consumer: Consumer) {
+  private topics: string[] = [];
+
+  constructor(
+    private readonly consumer: Consumer,
+    /** Who consumes as which group, to name an ACL refusal. */
+    private readonly access: { principal: string; groupId?: string } = { principal: 'ANONYMOUS' },
+  ) {
     consumer.on(consumer.events.CRASH, (event) => {
       // kafkajs builds a new consumer group, with nothing paused, when it restarts after a crash.
       this.wholeTopicPauses.clear();
@@ -50,8 +57,19 @@ export class KafkajsConsumer implements KafkaConsumerPort {
     return this.consumer.connect();
   }
 
-  subscribe(topics: (string | RegExp)[], fromBeginning: boolean): Promise<void> {
-    return this.consumer.subscribe({ topics, fromBeginning });
+  async subscribe(topics: (string | RegExp)[], fromBeginning: boolean): Promise<void> {
+    this.topics = topics.map(String);
+    try {
+      await this.consumer.subscribe({ topics, fromBeginning });
+    } catch (error) {
+      throw this.refusal(error, 'Describe');
+    }
+  }
+
+  /** An ACL refusal named by operation, topics and group (kafkajs names neither). */
+  private refusal(error: unknown, operation: string): unknown {
+    const { principal, groupId } = this.access;
+    return asAuthorizationFailure(error, principal, operation, { topics: this.topics, group: groupId });
   }
 
   run(
@@ -148,7 +166,7 @@ export class KafkajsConsumer implements KafkaConsumerPort {
 
   onCrash(listener: (error: Error, restart: boolean) => void): void {
     this.consumer.on(this.consumer.events.CRASH, (event) =>
-      listener(event.payload.error, event.payload.restart),
+      listener(this.refusal(event.payload.error, 'Read') as Error, event.payload.restart),
     );
   }
 

@@ -1,4 +1,5 @@
 import { CompressionTypes, ICustomPartitioner, Message, Partitioners, Producer } from 'kafkajs';
+import { asAuthorizationFailure } from '../../errors/kafka-access.errors';
 import { KafkaProducerPort, ProduceError, RecordMetadata, TopicRecords } from '../kafka-client.port';
 
 /**
@@ -23,7 +24,13 @@ export function recordingPartitioner(chosen: WeakMap<Message, number>): ICustomP
  * kafkajs retries retriable errors itself and then reports "retries exceeded", which it flags as not
  * retriable; for the caller that still means the broker was unreachable, so try again later.
  */
-function produceError(error: Error & { retriable?: boolean; originalError?: Error }): ProduceError {
+function produceError(
+  error: Error & { retriable?: boolean; originalError?: Error },
+  principal: string,
+  topics: string[],
+): ProduceError {
+  const refused = asAuthorizationFailure(error, principal, 'Write', { topics });
+  if (refused !== error) return new ProduceError((refused as Error).message, false, { cause: refused });
   const cause = error.originalError ?? error;
   const retriable =
     error.retriable === true ||
@@ -38,6 +45,7 @@ export class KafkajsProducer implements KafkaProducerPort {
     private readonly producer: Producer,
     private readonly chosen: WeakMap<Message, number>,
     private readonly compression: CompressionTypes,
+    private readonly principal = 'ANONYMOUS',
   ) {}
 
   connect(): Promise<void> {
@@ -58,10 +66,11 @@ export class KafkajsProducer implements KafkaProducerPort {
     try {
       written = await this.producer.sendBatch({ acks: -1, compression: this.compression, topicMessages });
     } catch (error) {
-      const failure = produceError(error as Error);
+      const topics = [...new Set(topicMessages.map((t) => t.topic))];
+      const failure = produceError(error as Error, this.principal, topics);
       if (failure.retriable) throw failure;
       throw new ProduceError(failure.message, false, {
-        cause: error,
+        cause: failure.cause ?? error,
         written: await this.writtenDespite(topicMessages),
       });
     }
