@@ -18,6 +18,8 @@ const {
   jvmArgs,
 } = require('./config');
 const procs = require('./procs');
+const secure = require('./secure');
+const { kafkajsOptions, writeKcatConfs, publicView } = require('./security');
 const {
   STATE_FILE,
   STOP_GRACE_MS,
@@ -54,7 +56,7 @@ function installExitHook() {
  */
 async function waitForBrokers(
   brokers,
-  { timeoutMs = 30000, expectNodes = brokers.length, intervalMs = 250, check } = {},
+  { timeoutMs = 30000, expectNodes = brokers.length, intervalMs = 250, check, client = {} } = {},
 ) {
   const { Kafka, logLevel } = require('kafkajs');
   const deadline = Date.now() + timeoutMs;
@@ -69,6 +71,7 @@ async function waitForBrokers(
         connectionTimeout: 1000,
         requestTimeout: 2000,
         retry: { retries: 0 },
+        ...client, // ssl and sasl for a secure broker
       }).admin();
       try {
         await admin.connect();
@@ -135,12 +138,16 @@ async function clearLeftovers(dataDir) {
 }
 
 /** Writes configs and formats storage where needed. Returns the per-node runtime records. */
-async function prepareNodes({ dataDir, logDir, count, ports, java, jars }) {
+async function prepareNodes({ dataDir, logDir, count, ports, java, jars, security, log }) {
   const { brokerPorts, controllerPorts } = ports;
   // Reuse formatted storage only if it is exactly the requested cluster; a different node count would
   // leave replicas and quorum voters that no longer exist.
   const ids = Array.from({ length: count }, (_, i) => i);
-  const formatted = nodeDirs(dataDir).filter((n) => readClusterId(path.join(n.dir, 'data')));
+  let formatted = nodeDirs(dataDir).filter((n) => readClusterId(path.join(n.dir, 'data')));
+  if (security && secure.storageNeedsReformat(dataDir, security, formatted.length, log)) {
+    for (const n of formatted) fs.rmSync(path.join(n.dir, 'data'), { recursive: true, force: true });
+    formatted = [];
+  }
   const clusterIds = new Set(formatted.map((n) => readClusterId(path.join(n.dir, 'data'))));
   if (
     formatted.length > 0 &&
@@ -180,7 +187,11 @@ async function prepareNodes({ dataDir, logDir, count, ports, java, jars }) {
   for (const rt of rts) {
     fs.mkdirSync(rt.dataDir, { recursive: true });
     fs.mkdirSync(rt.nodeLogDir, { recursive: true });
-    fs.writeFileSync(rt.props, serverProperties({ ...rt.info, dataDir: rt.dataDir }, voters));
+    // Secure mode puts the inter-broker password and the keystore password in it: owner only.
+    fs.writeFileSync(rt.props, serverProperties({ ...rt.info, dataDir: rt.dataDir }, voters, security), {
+      mode: 0o600,
+    });
+    fs.chmodSync(rt.props, 0o600);
   }
 
   // Format in parallel: each StorageTool run is a JVM start of its own.
@@ -199,6 +210,7 @@ async function prepareNodes({ dataDir, logDir, count, ports, java, jars }) {
           '-c',
           rt.props,
           '--ignore-formatted',
+          ...(security ? secure.scramFormatArgs(security) : []),
         ];
         const { code, output } = await runToCompletion(java, args, { cwd: rt.dir });
         if (code !== 0) {
@@ -208,6 +220,7 @@ async function prepareNodes({ dataDir, logDir, count, ports, java, jars }) {
         }
       }),
   );
+  if (security) secure.recordUsers(dataDir, security);
   return { clusterId, rts };
 }
 
@@ -216,6 +229,9 @@ async function startKafka(opts = {}) {
   const { port = 9092, nodes: count = 1, heapMb = 512, fresh = false, log, readyTimeoutMs = 90000 } = opts;
   // detached: JVMs outlive this process (CLI `start --detach`); onNodeExit: told about unexpected exits.
   const { detached = false, onNodeExit } = opts;
+  // secure: SASL_SSL/SCRAM-SHA-512 with ACLs from the topic table (see secure.js); securityDir holds the
+  // CA, certificates, passwords and kcat configurations (default <dataDir>/security).
+  const { secure: isSecure = false, extraPrincipals = [], hosts = [] } = opts;
   if (!Number.isInteger(count) || count < 1) {
     throw new KafkaSetupError(`nodes must be a positive integer, got ${count}.`);
   }
@@ -233,10 +249,15 @@ async function startKafka(opts = {}) {
     : path.resolve(opts.dataDir);
   if (!ownsDataDir && fresh) fs.rmSync(dataDir, { recursive: true, force: true });
   const logDir = opts.logDir ? path.resolve(opts.logDir) : path.join(dataDir, 'logs');
-  let clusterId, rts;
+  let clusterId, rts, security, client;
   try {
     fs.mkdirSync(logDir, { recursive: true });
-    ({ clusterId, rts } = await prepareNodes({ dataDir, logDir, count, ports, java, jars }));
+    if (isSecure) {
+      const securityDir = path.resolve(opts.securityDir || path.join(dataDir, 'security'));
+      security = secure.prepareSecurity({ securityDir, extraPrincipals, hosts, log });
+      client = kafkajsOptions(security);
+    }
+    ({ clusterId, rts } = await prepareNodes({ dataDir, logDir, count, ports, java, jars, security, log }));
   } catch (err) {
     if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;
@@ -258,6 +279,7 @@ async function startKafka(opts = {}) {
           brokers,
           logDir,
           nodes: rts.map((rt) => rt.info),
+          ...(security ? { secure: true, securityDir: security.dir } : {}),
         },
         null,
         2,
@@ -328,6 +350,7 @@ async function startKafka(opts = {}) {
       await waitForBrokers(brokers, {
         timeoutMs,
         expectNodes: count,
+        client,
         check: () => {
           const dead = list.find((rt) => rt.exit);
           if (dead) throw failure(dead);
@@ -351,6 +374,14 @@ async function startKafka(opts = {}) {
   writeState();
   try {
     await waitReady(rts, Math.max(1000, readyTimeoutMs - (Date.now() - t0)), readyTimeoutMs);
+    if (security) {
+      writeKcatConfs(security, brokers.join(','));
+      const done = await secure.provisionSecure({ brokers, security, nodes: count }).catch(async (err) => {
+        await stopNodes(rts, 'SIGKILL');
+        throw new KafkaSetupError(`Provisioning topics and ACLs as ${security.principals.admin.username} failed: ${err.message}`);
+      });
+      if (log) log(`${done.topics} topics and ${done.total} ACLs in place (${done.added} added, ${done.removed} removed)`);
+    }
   } catch (err) {
     fs.rmSync(path.join(dataDir, STATE_FILE), { force: true });
     ownedTempDirs.delete(dataDir); // Keep the logs the error message points at.
@@ -372,6 +403,15 @@ async function startKafka(opts = {}) {
     logDir,
     nodes: rts.map((rt) => rt.info),
     startupMs: Date.now() - t0,
+    // Secure mode: where the CA, passwords and kcat configurations are; passwords for tests and tools.
+    security: security
+      ? {
+          ...publicView(security),
+          principals: Object.fromEntries(
+            Object.entries(security.principals).map(([name, u]) => [name, { ...u }]),
+          ),
+        }
+      : undefined,
 
     stop() {
       if (!stopped) {

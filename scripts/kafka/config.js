@@ -87,7 +87,39 @@ function readClusterId(dataDir) {
   return m ? m[1].trim() : null;
 }
 
-function serverProperties(node, all) {
+/**
+ * Secure mode: one SASL_SSL listener (SCRAM-SHA-512) for clients and for the nodes among themselves (as
+ * the admin user), a controller listener that only takes the brokers' own certificate (mutual TLS), and
+ * the standard authorizer denying whatever no ACL allows. No listener accepts an unauthenticated client.
+ */
+function secureProperties(node, security) {
+  const admin = security.principals.admin;
+  return {
+    listeners: `SASL_SSL://${HOST}:${node.port},CONTROLLER://${HOST}:${node.controllerPort}`,
+    'advertised.listeners': `SASL_SSL://${HOST}:${node.port}`,
+    'inter.broker.listener.name': 'SASL_SSL',
+    'listener.security.protocol.map': 'SASL_SSL:SASL_SSL,CONTROLLER:SSL',
+    'sasl.enabled.mechanisms': security.mechanism,
+    'sasl.mechanism.inter.broker.protocol': security.mechanism,
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required ' +
+      `username="${admin.username}" password="${admin.password}";`,
+    'listener.name.controller.ssl.client.auth': 'required',
+    'ssl.keystore.type': 'PKCS12',
+    'ssl.keystore.location': security.files.keystore,
+    'ssl.keystore.password': security.keystorePassword,
+    'ssl.key.password': security.keystorePassword,
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': security.caFile,
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'allow.everyone.if.no.acl.found': false,
+    'super.users': [`User:${admin.username}`, security.brokerPrincipal].join(';'),
+    // Topics come from the admin's provisioning; a misspelt name must fail, not appear.
+    'auto.create.topics.enable': false,
+  };
+}
+
+function serverProperties(node, all, security = null) {
   const n = all.length;
   const props = {
     'process.roles': 'broker,controller',
@@ -116,6 +148,7 @@ function serverProperties(node, all) {
     // leadership, so killNode() failover tests finish within a producer's default retry budget.
     'broker.heartbeat.interval.ms': 1000,
     'broker.session.timeout.ms': 4000,
+    ...(security ? secureProperties(node, security) : {}),
   };
   const body = Object.entries(props)
     .map(([k, v]) => `${k}=${v}`)
