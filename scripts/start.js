@@ -3,6 +3,8 @@
 // builds, starts (or reuses) a Kafka broker, starts the four services (each provisions its topics and
 // migrates its own database at startup), waits until they are ready, prints their URLs, and on
 // Ctrl-C stops everything it started.
+// KAFKA_SECURITY=sasl_ssl: the broker speaks SASL_SSL (SCRAM-SHA-512) only and enforces ACLs from the
+// topic table; its admin user provisions the topics, and each service logs in as itself.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -71,7 +73,68 @@ function portTaken(port, host = '127.0.0.1') {
   });
 }
 
+/** KAFKA_SECURITY=sasl_ssl turns the secure broker on; anything else but unset is refused. */
+function securityRequested() {
+  const value = (process.env.KAFKA_SECURITY || '').trim();
+  if (value === '') return false;
+  if (value.toLowerCase() === 'sasl_ssl') return true;
+  throw new StartError(`KAFKA_SECURITY must be sasl_ssl (or unset for a plaintext broker), got "${value}".`);
+}
+
+const securityDir = () =>
+  path.resolve(process.env.KAFKA_SECURITY_DIR || path.join(root, '.data', 'kafka', 'security'));
+
+/**
+ * The secure broker: reused when one already answers on the port with our admin credentials, otherwise
+ * started from its own storage (.data/kafka-secure: SCRAM users only go in when storage is formatted).
+ */
+async function ensureSecureKafka(kafkaLib) {
+  const { prepareSecurity } = require('./kafka/secure');
+  const { kafkajsOptions, writeKcatConfs } = require('./kafka/security');
+  const port = Number(process.env.KAFKA_PORT || 9092);
+  const dir = securityDir();
+  const external = process.env.KAFKA_BROKERS;
+  if (external || (await portTaken(port))) {
+    const brokers = external ? external.split(',') : [`127.0.0.1:${port}`];
+    if (!fs.existsSync(path.join(dir, 'ca.pem')) || !fs.existsSync(path.join(dir, 'admin.password'))) {
+      throw new StartError(
+        `Kafka at ${brokers.join(',')} is in use, but ${dir} holds no CA and passwords for it. ` +
+          'Stop it, or point KAFKA_SECURITY_DIR at the directory it was secured with.',
+      );
+    }
+    const security = prepareSecurity({ securityDir: dir });
+    const answers = await kafkaLib
+      .waitForBrokers(brokers, { timeoutMs: 10_000, expectNodes: 1, client: kafkajsOptions(security) })
+      .then(
+        () => true,
+        () => false,
+      );
+    if (!answers) {
+      throw new StartError(
+        `Kafka at ${brokers.join(',')} does not accept the admin user of ${dir} over SASL_SSL ` +
+          '(a plaintext broker, or one secured with other credentials). Stop it, or set KAFKA_PORT.',
+      );
+    }
+    if (!external) writeKcatConfs(security, brokers.join(','));
+    say(`Reusing the secure Kafka broker at ${brokers.join(',')} (SASL_SSL, SCRAM-SHA-512)`);
+    return { brokers: brokers.join(','), security, stop: async () => undefined };
+  }
+  say(`Starting a secure Kafka on 127.0.0.1:${port} (SASL_SSL, SCRAM-SHA-512, ACLs from the topic table)…`);
+  const kafka = await kafkaLib.startKafka({
+    port,
+    dataDir: process.env.KAFKA_DATA_DIR || path.join(root, '.data', 'kafka-secure'),
+    secure: true,
+    securityDir: dir,
+    log: (line) => say(line),
+  });
+  say(
+    `Kafka ready in ${(kafka.startupMs / 1000).toFixed(1)} s (logs: ${path.relative(root, kafka.logDir) || kafka.logDir})`,
+  );
+  return { brokers: kafka.bootstrap, security: kafka.security, stop: () => kafka.stop() };
+}
+
 async function ensureKafka(kafkaLib) {
+  if (securityRequested()) return ensureSecureKafka(kafkaLib);
   if (process.env.KAFKA_BROKERS) {
     const brokers = process.env.KAFKA_BROKERS.split(',');
     say(`Using Kafka at ${brokers.join(',')} (KAFKA_BROKERS)`);
@@ -110,12 +173,34 @@ async function ensureKafka(kafkaLib) {
   return { brokers: kafka.bootstrap, stop: () => kafka.stop() };
 }
 
-function startServices(brokers) {
+/** Each service logs in as itself; the password stays in its file and is never printed. */
+function securityEnv(security, name) {
+  if (!security) return {};
+  const user = security.principals[name];
+  if (!user) throw new StartError(`The secure broker has no user for ${name}: is it in the topic table?`);
+  return {
+    KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+    KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+    KAFKA_SASL_USERNAME: name,
+    KAFKA_SASL_PASSWORD_FILE: user.passwordFile,
+    KAFKA_SSL_CA_FILE: security.caFile,
+  };
+}
+
+/** Connection settings of the calling shell would contradict the ones given for the secure broker. */
+function withoutKafkaSecurity(env) {
+  return Object.fromEntries(
+    Object.entries(env).filter(([key]) => !/^KAFKA_(SECURITY_PROTOCOL|SASL_|SSL_)/.test(key)),
+  );
+}
+
+function startServices(brokers, security) {
   return SERVICES.map(([name, defaultPort, portVar], i) => {
     const port = Number(process.env[portVar] || defaultPort);
     const env = {
       ...DEV_DEFAULTS,
-      ...process.env,
+      ...(security ? withoutKafkaSecurity(process.env) : process.env),
+      ...securityEnv(security, name),
       KAFKA_BROKERS: brokers,
       PORT: String(port),
       HOST: process.env.HOST || '127.0.0.1',
@@ -196,7 +281,7 @@ async function main() {
     }
     if (!process.env.DATABASE_URL)
       say('No DATABASE_URL: each service uses its embedded database under .data/pglite/');
-    services = startServices(kafka.brokers);
+    services = startServices(kafka.brokers, kafka.security);
     for (const service of services) {
       service.child.once('exit', (code, signal) => {
         service.exited = true;
@@ -221,7 +306,19 @@ async function main() {
   for (const s of services) {
     console.log(`  ${s.name.padEnd(22)} http://127.0.0.1:${s.port}   (health: /health/ready)`);
   }
-  console.log(`  ${'kafka'.padEnd(22)} ${kafka.brokers}`);
+  console.log(
+    `  ${'kafka'.padEnd(22)} ${kafka.brokers}${kafka.security ? ' (SASL_SSL, SCRAM-SHA-512)' : ''}`,
+  );
+  if (kafka.security) {
+    const confs = Object.values(kafka.security.principals)
+      .map((u) => u.kcatConf)
+      .filter(Boolean);
+    if (confs.length > 0)
+      console.log(
+        `\n  kcat configurations, one per user (passwords inside, mode 0600): ${kafka.security.dir}/<user>.kcat.conf` +
+          `\n    e.g. kcat -F ${confs.find((f) => f && f.endsWith('/admin.kcat.conf')) || confs[0]} -L`,
+      );
+  }
   const devSettings = Object.keys(DEV_DEFAULTS).filter((name) => !process.env[name]);
   if (devSettings.length > 0) {
     console.log(`\n  Development settings (set them to override):`);

@@ -247,7 +247,13 @@ async function startKafka(opts = {}) {
   const dataDir = ownsDataDir
     ? fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-core-'))
     : path.resolve(opts.dataDir);
-  if (!ownsDataDir && fresh) fs.rmSync(dataDir, { recursive: true, force: true });
+  if (!ownsDataDir && fresh) {
+    // The default security dir lives inside the plaintext data dir: wiping its passwords would make the
+    // secure storage's SCRAM users unusable.
+    for (const entry of fs.existsSync(dataDir) ? fs.readdirSync(dataDir) : []) {
+      if (entry !== 'security') fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+    }
+  }
   const logDir = opts.logDir ? path.resolve(opts.logDir) : path.join(dataDir, 'logs');
   let clusterId, rts, security, client;
   try {
@@ -378,9 +384,14 @@ async function startKafka(opts = {}) {
       writeKcatConfs(security, brokers.join(','));
       const done = await secure.provisionSecure({ brokers, security, nodes: count }).catch(async (err) => {
         await stopNodes(rts, 'SIGKILL');
-        throw new KafkaSetupError(`Provisioning topics and ACLs as ${security.principals.admin.username} failed: ${err.message}`);
+        throw new KafkaSetupError(
+          `Provisioning topics and ACLs as ${security.principals.admin.username} failed: ${err.message}`,
+        );
       });
-      if (log) log(`${done.topics} topics and ${done.total} ACLs in place (${done.added} added, ${done.removed} removed)`);
+      if (log)
+        log(
+          `${done.topics} topics and ${done.total} ACLs in place (${done.added} added, ${done.removed} removed)`,
+        );
     }
   } catch (err) {
     fs.rmSync(path.join(dataDir, STATE_FILE), { force: true });

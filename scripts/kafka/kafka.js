@@ -8,6 +8,8 @@ const path = require('node:path');
 const { KafkaSetupError } = require('./errors');
 const { KAFKA_VERSION, ensureKafkaJars, toolsClasspath } = require('./jars');
 const { startKafka, waitForBrokers, stopDataDir, readState, liveBrokers, HOST } = require('./broker');
+const { prepareSecurity } = require('./secure');
+const { kafkajsOptions, writeKcatConfs, publicView } = require('./security');
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const SELF = 'node scripts/kafka/kafka.js';
@@ -15,27 +17,44 @@ const SELF = 'node scripts/kafka/kafka.js';
 const USAGE = `Usage: ${SELF} <command> [options]
 
 Commands:
-  start [--port N] [--nodes N] [--data-dir D] [--fresh] [--heap-mb N] [--detach]
+  start [--port N] [--nodes N] [--data-dir D] [--fresh] [--heap-mb N] [--detach] [--secure]
                        Run Kafka ${KAFKA_VERSION} in the foreground until Ctrl-C (or, with --detach, in the
                        background). --port 0 picks free ports; node i listens on port+i.
-  stop [--data-dir D]  Stop a broker started with --detach.
-  status [--data-dir D] [--port N]
+                       --secure: SASL_SSL with SCRAM-SHA-512 only, ACLs from the topic table, topics made
+                       by the admin user; a kcat configuration per user in the security dir.
+  stop [--data-dir D] [--secure]
+                       Stop a broker started with --detach.
+  status [--data-dir D] [--port N] [--secure]
                        Report whether the broker answers.
+  security [--dir D] [--hosts h1,h2] [--bootstrap host:port]
+                       Only make (or refresh) the CA, the broker certificate (for localhost, 127.0.0.1,
+                       kafka and --hosts), a password and a kcat configuration per user.
   fetch [broker|tools|all]
                        Download Kafka's jars with Maven (first time only) and print their directory.
   classpath [tools|broker]
                        Print a java classpath, e.g. for kafka.tools.ProducerPerformance.
 
-Environment: KAFKA_PORT (default 9092), KAFKA_DATA_DIR (default <repo>/.data/kafka, kept between runs),
-KAFKA_CORE_CACHE (jar cache, default ~/.cache/kafka-core).
+Environment: KAFKA_PORT (default 9092), KAFKA_DATA_DIR (default <repo>/.data/kafka, or
+<repo>/.data/kafka-secure when secure; kept between runs), KAFKA_SECURITY=sasl_ssl (same as --secure),
+KAFKA_SECURITY_DIR (default <repo>/.data/kafka/security), KAFKA_CORE_CACHE (jar cache, default
+~/.cache/kafka-core).
 `;
 
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const flags = { fresh: false, detach: false };
+  const flags = { fresh: false, detach: false, secure: false };
   const positional = [];
-  const valueFlags = { '--port': 'port', '--nodes': 'nodes', '--data-dir': 'dataDir', '--heap-mb': 'heapMb' };
+  const valueFlags = {
+    '--port': 'port',
+    '--nodes': 'nodes',
+    '--data-dir': 'dataDir',
+    '--heap-mb': 'heapMb',
+    '--dir': 'securityDir',
+    '--security-dir': 'securityDir',
+    '--hosts': 'hosts',
+    '--bootstrap': 'bootstrap',
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [name, inline] = arg.startsWith('--') ? arg.split(/=(.*)/s) : [arg];
@@ -43,7 +62,7 @@ function parseArgs(argv) {
       const value = inline !== undefined ? inline : argv[++i];
       if (value === undefined) throw new UsageError(`${name} needs a value`);
       flags[valueFlags[name]] = value;
-    } else if (name === '--fresh' || name === '--detach') {
+    } else if (name === '--fresh' || name === '--detach' || name === '--secure') {
       flags[name.slice(2)] = true;
     } else if (name === '-h' || name === '--help') {
       positional.unshift('help');
@@ -65,11 +84,46 @@ function intFlag(value, name) {
 
 const progress = (msg) => process.stderr.write(`kafka: ${msg}\n`);
 
-function dataDirOf(flags) {
-  return path.resolve(flags.dataDir || process.env.KAFKA_DATA_DIR || path.join(REPO_ROOT, '.data', 'kafka'));
+/** --secure, or KAFKA_SECURITY=sasl_ssl; any other KAFKA_SECURITY value is a mistake worth stopping for. */
+function secureRequested(flags) {
+  const env = (process.env.KAFKA_SECURITY || '').trim();
+  if (env && env.toLowerCase() !== 'sasl_ssl') {
+    throw new UsageError(`KAFKA_SECURITY must be sasl_ssl (or unset for a plaintext broker), got "${env}"`);
+  }
+  return flags.secure || env !== '';
+}
+
+// Secure storage is kept apart from plaintext storage: its SCRAM users only go in when it is formatted.
+function dataDirOf(flags, secure = secureRequested(flags)) {
+  const fallback = path.join(REPO_ROOT, '.data', secure ? 'kafka-secure' : 'kafka');
+  return path.resolve(flags.dataDir || process.env.KAFKA_DATA_DIR || fallback);
+}
+
+function securityDirOf(flags) {
+  return path.resolve(
+    flags.securityDir || process.env.KAFKA_SECURITY_DIR || path.join(REPO_ROOT, '.data', 'kafka', 'security'),
+  );
+}
+
+function hostsOf(flags) {
+  return flags.hosts
+    ? String(flags.hosts)
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean)
+    : [];
+}
+
+function printKcatHelp(security, write = (line) => process.stdout.write(`${line}\n`)) {
+  write(`kcat configurations (one per user, passwords inside, mode 0600) in ${security.dir}:`);
+  for (const [name, user] of Object.entries(security.principals))
+    write(`  ${name.padEnd(22)} ${user.kcatConf}`);
+  const example = security.principals.admin?.kcatConf;
+  if (example) write(`e.g. kcat -F ${example} -L`);
 }
 
 async function cmdStart(flags) {
+  const isSecure = secureRequested(flags);
   const opts = {
     port: intFlag(flags.port ?? process.env.KAFKA_PORT ?? 9092, 'port'),
     nodes: intFlag(flags.nodes ?? 1, '--nodes'),
@@ -78,6 +132,7 @@ async function cmdStart(flags) {
     fresh: flags.fresh,
     detached: flags.detach,
     log: progress,
+    ...(isSecure ? { secure: true, securityDir: securityDirOf(flags), hosts: hostsOf(flags) } : {}),
   };
   let handle = null;
   let exiting = false;
@@ -109,8 +164,10 @@ async function cmdStart(flags) {
   const n = handle.nodes.length;
   const secs = (handle.startupMs / 1000).toFixed(1);
   process.stdout.write(
-    `Kafka ${KAFKA_VERSION} ready on ${handle.bootstrap} (${n} node${n === 1 ? '' : 's'}, ${secs} s); logs: ${handle.logDir}\n`,
+    `Kafka ${KAFKA_VERSION} ready on ${handle.bootstrap}${handle.security ? ' (SASL_SSL, SCRAM-SHA-512)' : ''} ` +
+      `(${n} node${n === 1 ? '' : 's'}, ${secs} s); logs: ${handle.logDir}\n`,
   );
+  if (handle.security) printKcatHelp(handle.security);
   if (opts.detached) process.exit(0);
   setInterval(() => {}, 1 << 30); // The JVMs are unref'd; stay up until a signal arrives.
 }
@@ -131,8 +188,13 @@ async function cmdStatus(flags) {
   const port = intFlag(flags.port ?? process.env.KAFKA_PORT ?? 9092, 'port');
   const brokers = !flags.port && state ? state.brokers : [`${HOST}:${port}`];
   const pids = liveBrokers(dataDir).map((n) => n.pid);
+  let client;
+  if (secureRequested(flags) || state?.secure) {
+    const dir = state?.securityDir || securityDirOf(flags);
+    client = kafkajsOptions(prepareSecurity({ securityDir: dir }));
+  }
   try {
-    const cluster = await waitForBrokers(brokers, { timeoutMs: 3000, expectNodes: 1 });
+    const cluster = await waitForBrokers(brokers, { timeoutMs: 3000, expectNodes: 1, client });
     const who = pids.length ? `, pid ${pids.join(', ')}` : '';
     console.log(
       `Kafka is running on ${brokers.join(',')} (cluster ${cluster.clusterId}, ${cluster.brokers.length} broker(s)${who})`,
@@ -145,6 +207,30 @@ async function cmdStatus(flags) {
     console.log(`Kafka is not answering on ${brokers.join(',')}${hint}`);
     process.exitCode = 3;
   }
+}
+
+/** Certificates, passwords and kcat configurations without starting a broker (e.g. for docker compose). */
+async function cmdSecurity(flags) {
+  const bootstrap = flags.bootstrap || `${HOST}:${process.env.KAFKA_PORT || 9092}`;
+  const security = prepareSecurity({
+    securityDir: securityDirOf(flags),
+    hosts: hostsOf(flags),
+    log: progress,
+  });
+  writeKcatConfs(security, bootstrap);
+  const view = publicView(security);
+  const out = (line) => process.stdout.write(`${line}\n`);
+  out(`Security material in ${view.dir} (certificate for ${security.hosts.join(', ')}):`);
+  out(`  CA certificate         ${view.caFile}`);
+  out(`  CA key                 ${security.files.caKey}`);
+  out(`  broker certificate     ${security.files.cert} (CN=kafka-broker)`);
+  out(`  broker key             ${security.files.key}`);
+  out(
+    `  broker keystore        ${security.files.keystore} (PKCS12, password in ${security.files.keystorePassword})`,
+  );
+  for (const [name, user] of Object.entries(view.principals))
+    out(`  ${`${name} password`.padEnd(30)} ${user.passwordFile}`);
+  printKcatHelp(view, out);
 }
 
 async function cmdFetch(which = 'broker') {
@@ -166,6 +252,7 @@ async function main(argv) {
       start: () => cmdStart(flags),
       stop: () => cmdStop(flags),
       status: () => cmdStatus(flags),
+      security: () => cmdSecurity(flags),
       fetch: () => cmdFetch(positional[0]),
       classpath: () => cmdClasspath(positional[0]),
       help: () => process.stdout.write(USAGE),

@@ -13,7 +13,13 @@ const { ADMIN, ensureSecurity, kafkajsOptions, usersFingerprint } = require('./s
 const USERS_FILE = 'scram-users.json';
 
 /** Certificates and passwords for admin, every service of the topic table and any extra principals. */
-function prepareSecurity({ securityDir, extraPrincipals = [], hosts = [], log, table = acls.loadTopicTable() }) {
+function prepareSecurity({
+  securityDir,
+  extraPrincipals = [],
+  hosts = [],
+  log,
+  table = acls.loadTopicTable(),
+}) {
   const principals = [ADMIN, ...acls.serviceNames(table), ...extraPrincipals];
   return ensureSecurity({ dir: securityDir, principals, hosts, log });
 }
@@ -49,12 +55,17 @@ function storageNeedsReformat(dataDir, security, formattedCount, log = () => {})
     );
   }
   if (sameUsers(recorded, usersFingerprint(security))) return false;
-  log(`the SCRAM users in ${dataDir} differ from ${security.dir}; formatting its storage again (topics start empty)`);
+  log(
+    `the SCRAM users in ${dataDir} differ from ${security.dir}; formatting its storage again (topics start empty)`,
+  );
   return true;
 }
 
 function recordUsers(dataDir, security) {
-  fs.writeFileSync(path.join(dataDir, USERS_FILE), `${JSON.stringify(usersFingerprint(security), null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(dataDir, USERS_FILE),
+    `${JSON.stringify(usersFingerprint(security), null, 2)}\n`,
+  );
 }
 
 async function withAdmin(brokers, security, fn) {
@@ -96,17 +107,23 @@ async function provisionTopics(admin, specs, timeoutMs = 30000) {
   const present = specs.filter((t) => existing.has(t.name));
   if (present.length > 0) {
     const { topics } = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
-    const grow = present.filter((t) => topics.find((m) => m.name === t.name).partitions.length < t.partitions);
+    const grow = present.filter(
+      (t) => topics.find((m) => m.name === t.name).partitions.length < t.partitions,
+    );
     if (grow.length > 0) {
-      await admin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.name, count: t.partitions })) });
+      await admin.createPartitions({
+        topicPartitions: grow.map((t) => ({ topic: t.name, count: t.partitions })),
+      });
     }
   }
   const names = specs.map((t) => t.name);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { topics } = await admin.fetchTopicMetadata({ topics: names }).catch(() => ({ topics: [] }));
-    if (topics.length === names.length && topics.every((t) => t.partitions.every((p) => p.leader >= 0))) return;
-    if (Date.now() > deadline) throw new KafkaSetupError(`Topics without a leader after ${timeoutMs} ms: ${names.join(', ')}`);
+    if (topics.length === names.length && topics.every((t) => t.partitions.every((p) => p.leader >= 0)))
+      return;
+    if (Date.now() > deadline)
+      throw new KafkaSetupError(`Topics without a leader after ${timeoutMs} ms: ${names.join(', ')}`);
     await sleep(100);
   }
 }

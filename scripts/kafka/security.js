@@ -40,14 +40,19 @@ function openssl(args, cwd) {
 function mustOpenssl(args, cwd, what) {
   const res = openssl(args, cwd);
   if (res.status !== 0) {
-    throw new KafkaSetupError(`${what} failed (openssl ${args[0]} exited ${res.status}): ${res.stderr.trim()}`);
+    throw new KafkaSetupError(
+      `${what} failed (openssl ${args[0]} exited ${res.status}): ${res.stderr.trim()}`,
+    );
   }
   return res.stdout;
 }
 
 /** Still valid for RENEW_BEFORE_S from now. */
 function validLongEnough(certFile, dir) {
-  return fs.existsSync(certFile) && openssl(['x509', '-checkend', String(RENEW_BEFORE_S), '-noout', '-in', certFile], dir).status === 0;
+  return (
+    fs.existsSync(certFile) &&
+    openssl(['x509', '-checkend', String(RENEW_BEFORE_S), '-noout', '-in', certFile], dir).status === 0
+  );
 }
 
 function subjectAltNames(certFile, dir) {
@@ -80,8 +85,24 @@ function makeCa(dir, files) {
   );
   try {
     mustOpenssl(
-      ['req', '-x509', '-new', '-config', cnf, '-extensions', 'v3_ca', '-newkey', 'rsa:2048', '-nodes',
-        '-keyout', files.caKey, '-out', files.ca, '-days', String(CA_DAYS)],
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-config',
+        cnf,
+        '-extensions',
+        'v3_ca',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        files.caKey,
+        '-out',
+        files.ca,
+        '-days',
+        String(CA_DAYS),
+      ],
       dir,
       'Creating the certificate authority',
     );
@@ -107,12 +128,36 @@ function makeBrokerCert(dir, files, hosts) {
     ].join('\n'),
   );
   try {
-    mustOpenssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', files.key], dir, 'Creating the broker key');
-    fs.chmodSync(files.key, 0o600);
-    mustOpenssl(['req', '-new', '-key', files.key, '-subj', `/CN=${BROKER_CN}`, '-out', csr], dir, 'Creating the broker certificate request');
     mustOpenssl(
-      ['x509', '-req', '-in', csr, '-CA', files.ca, '-CAkey', files.caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
-        '-days', String(CERT_DAYS), '-extfile', ext, '-out', files.cert],
+      ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', files.key],
+      dir,
+      'Creating the broker key',
+    );
+    fs.chmodSync(files.key, 0o600);
+    mustOpenssl(
+      ['req', '-new', '-key', files.key, '-subj', `/CN=${BROKER_CN}`, '-out', csr],
+      dir,
+      'Creating the broker certificate request',
+    );
+    mustOpenssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        files.ca,
+        '-CAkey',
+        files.caKey,
+        '-set_serial',
+        `0x${randomBytes(16).toString('hex')}`,
+        '-days',
+        String(CERT_DAYS),
+        '-extfile',
+        ext,
+        '-out',
+        files.cert,
+      ],
       dir,
       'Signing the broker certificate',
     );
@@ -123,8 +168,22 @@ function makeBrokerCert(dir, files, hosts) {
   // The JVM reads a PKCS12 keystore; its password only guards the file, which is 0600 anyway.
   writeSecret(files.keystorePassword, `${randomBytes(18).toString('base64url')}\n`);
   mustOpenssl(
-    ['pkcs12', '-export', '-in', files.cert, '-inkey', files.key, '-certfile', files.ca, '-name', BROKER_CN,
-      '-out', files.keystore, '-passout', `file:${files.keystorePassword}`],
+    [
+      'pkcs12',
+      '-export',
+      '-in',
+      files.cert,
+      '-inkey',
+      files.key,
+      '-certfile',
+      files.ca,
+      '-name',
+      BROKER_CN,
+      '-out',
+      files.keystore,
+      '-passout',
+      `file:${files.keystorePassword}`,
+    ],
     dir,
     'Building the broker keystore',
   );
@@ -148,7 +207,9 @@ function ensureSecurity({ dir, principals, hosts = [], log = () => {} }) {
   dir = path.resolve(dir);
   for (const name of principals) {
     if (!PRINCIPAL_NAME.test(name)) {
-      throw new KafkaSetupError(`"${name}" cannot be a SCRAM user name: use letters, digits, ".", "_" and "-".`);
+      throw new KafkaSetupError(
+        `"${name}" cannot be a SCRAM user name: use letters, digits, ".", "_" and "-".`,
+      );
     }
   }
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -160,7 +221,9 @@ function ensureSecurity({ dir, principals, hosts = [], log = () => {} }) {
     keystore: path.join(dir, 'broker.p12'),
     keystorePassword: path.join(dir, 'broker.keystore.password'),
   };
-  const wantedHosts = [...new Set([...DEFAULT_HOSTS, ...hosts].map((h) => h.trim().toLowerCase()).filter(Boolean))];
+  const wantedHosts = [
+    ...new Set([...DEFAULT_HOSTS, ...hosts].map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  ];
 
   let newCa = false;
   if (!fs.existsSync(files.caKey) || !validLongEnough(files.ca, dir)) {
