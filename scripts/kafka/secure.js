@@ -128,8 +128,7 @@ async function provisionTopics(admin, specs, timeoutMs = 30000) {
   }
 }
 
-/** Makes the services' ACLs exactly the derived set: adds what is missing, removes grants no longer derived. */
-async function syncAcls(admin, wanted, services) {
+async function currentAcls(admin) {
   const kafkajs = require('kafkajs');
   const { resources } = await admin.describeAcls({
     resourceType: kafkajs.AclResourceTypes.ANY,
@@ -137,7 +136,13 @@ async function syncAcls(admin, wanted, services) {
     operation: kafkajs.AclOperationTypes.ANY,
     permissionType: kafkajs.AclPermissionTypes.ANY,
   });
-  const current = acls.fromKafkajsResources(resources, kafkajs);
+  return acls.fromKafkajsResources(resources, kafkajs);
+}
+
+/** Makes the services' ACLs exactly the derived set: adds what is missing, removes grants no longer derived. */
+async function syncAcls(admin, wanted, services) {
+  const kafkajs = require('kafkajs');
+  const current = await currentAcls(admin);
   const wantedKeys = new Set(wanted.map(acls.bindingKey));
   const currentKeys = new Set(current.map(acls.bindingKey));
   const ours = new Set(services.map((s) => `User:${s}`));
@@ -149,6 +154,33 @@ async function syncAcls(admin, wanted, services) {
 }
 
 /**
+ * Resolves once what was just written is in force: the brokers apply metadata (ACLs, new partitions)
+ * shortly after the controller accepts it, and a service connecting in between would be refused.
+ * ListOffsets answers only from a partition's leader once it has applied the partition, and the ACLs
+ * precede the topics in the metadata log.
+ */
+async function awaitInForce(admin, specs, wanted, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  const wantedKeys = wanted.map(acls.bindingKey);
+  let lastError = '';
+  for (;;) {
+    try {
+      for (const spec of specs) await admin.fetchTopicOffsets(spec.name);
+      const present = new Set((await currentAcls(admin)).map(acls.bindingKey));
+      const absent = wantedKeys.filter((k) => !present.has(k));
+      if (absent.length === 0) return;
+      lastError = `${absent.length} ACLs not visible yet`;
+    } catch (err) {
+      lastError = err.message;
+    }
+    if (Date.now() > deadline) {
+      throw new KafkaSetupError(`Topics and ACLs were not in force after ${timeoutMs} ms (${lastError}).`);
+    }
+    await sleep(100);
+  }
+}
+
+/**
  * Topics and ACLs of the topic table, applied as admin. Topics are provisioned here, by the admin
  * principal, because services are given no CREATE permission (see acls.js).
  */
@@ -156,8 +188,10 @@ async function provisionSecure({ brokers, security, nodes, table = acls.loadTopi
   const specs = acls.topicSpecs(table, Math.min(3, nodes));
   const wanted = acls.deriveAcls(table);
   return withAdmin(brokers, security, async (admin) => {
-    await provisionTopics(admin, specs);
+    // ACLs first: a broker that has applied a new topic has then applied the grants too.
     const result = await syncAcls(admin, wanted, acls.serviceNames(table));
+    await provisionTopics(admin, specs);
+    await awaitInForce(admin, specs, wanted);
     return { topics: specs.length, ...result };
   });
 }
