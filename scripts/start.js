@@ -155,7 +155,8 @@ async function ensureKafka(kafkaLib) {
     );
     if (!isKafka) {
       throw new StartError(
-        `Port ${port} is in use by something that is not Kafka. Free it, or set KAFKA_PORT or KAFKA_BROKERS.`,
+        `Port ${port} is in use by something that is not a plaintext Kafka broker (a secure one needs ` +
+          'KAFKA_SECURITY=sasl_ssl). Free it, or set KAFKA_PORT or KAFKA_BROKERS.',
       );
     }
     say(`Reusing the Kafka broker already running on 127.0.0.1:${port}`);

@@ -187,11 +187,13 @@ async function prepareNodes({ dataDir, logDir, count, ports, java, jars, securit
   for (const rt of rts) {
     fs.mkdirSync(rt.dataDir, { recursive: true });
     fs.mkdirSync(rt.nodeLogDir, { recursive: true });
-    // Secure mode puts the inter-broker password and the keystore password in it: owner only.
-    fs.writeFileSync(rt.props, serverProperties({ ...rt.info, dataDir: rt.dataDir }, voters, security), {
-      mode: 0o600,
-    });
-    fs.chmodSync(rt.props, 0o600);
+    // Secure mode puts the inter-broker password and the keystore password in it: owner only (chmod
+    // too, since writing keeps the mode of an existing file).
+    if (security) {
+      fs.writeFileSync(rt.props, '', { mode: 0o600 });
+      fs.chmodSync(rt.props, 0o600);
+    }
+    fs.writeFileSync(rt.props, serverProperties({ ...rt.info, dataDir: rt.dataDir }, voters, security));
   }
 
   // Format in parallel: each StorageTool run is a JVM start of its own.
@@ -215,7 +217,7 @@ async function prepareNodes({ dataDir, logDir, count, ports, java, jars, securit
         const { code, output } = await runToCompletion(java, args, { cwd: rt.dir });
         if (code !== 0) {
           throw new KafkaSetupError(
-            `Formatting Kafka storage in ${rt.dataDir} failed (exit ${code}):\n${tail(output, 30)}`,
+            `Formatting Kafka storage in ${rt.dataDir} failed (exit ${code}):\n${tail(secure.redact(output, security), 30)}`,
           );
         }
       }),

@@ -32,6 +32,14 @@ function scramFormatArgs(security) {
   ]);
 }
 
+/** Tool output may echo its arguments; the passwords among them are not for a terminal or a log. */
+function redact(text, security) {
+  if (!security) return text;
+  let out = text;
+  for (const u of Object.values(security.principals)) out = out.split(u.password).join('***');
+  return out;
+}
+
 function sameUsers(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -196,4 +204,11 @@ async function provisionSecure({ brokers, security, nodes, table = acls.loadTopi
   });
 }
 
-module.exports = { prepareSecurity, scramFormatArgs, storageNeedsReformat, recordUsers, provisionSecure };
+module.exports = {
+  prepareSecurity,
+  scramFormatArgs,
+  redact,
+  storageNeedsReformat,
+  recordUsers,
+  provisionSecure,
+};
