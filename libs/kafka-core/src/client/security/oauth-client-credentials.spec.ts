@@ -62,7 +62,10 @@ describe('clientCredentialsTokenProvider', () => {
       clientId: 'monolith',
       clientSecret: 's3cret',
     });
-    const failure = await provider().catch((error: unknown) => error as Error);
+    const failure = await provider().then(
+      () => new Error('expected a refusal'),
+      (error: unknown) => error as Error,
+    );
     expect(failure).toBeInstanceOf(TokenEndpointError);
     expect(failure.message).toBe(`The token endpoint ${url} refused client monolith (HTTP 401)`);
     expect(failure.message).not.toContain('s3cret');
