@@ -53,8 +53,6 @@ function topicSpecs(table, replicationFactor) {
  * - topics it consumes: READ, DESCRIBE, DESCRIBE_CONFIGS (its startup compares retention with its inbox);
  * - their `-retry` topics: READ, WRITE, DESCRIBE (it re-publishes failed records and reads them back);
  *   their `-dlq` topics: WRITE, DESCRIBE;
- * - the `-retry`/`-dlq` of topics it only produces: DESCRIBE, because a service declares the companions
- *   of every topic it touches and checks at startup that they exist;
  * - consumer groups whose id starts with the service name (PREFIXED): READ, DESCRIBE.
  * No CREATE anywhere, and nothing on the cluster: since Kafka 3.0 (KIP-679) WRITE on a topic is enough
  * for an idempotent producer's InitProducerId.
@@ -76,14 +74,7 @@ function deriveAcls(table) {
     }
   };
   for (const [topic, row] of Object.entries(table.topics)) {
-    const consumed = row.consumers.length > 0;
-    for (const service of row.producers) {
-      add(service, 'TOPIC', 'LITERAL', topic, ['WRITE', 'DESCRIBE']);
-      if (consumed) {
-        add(service, 'TOPIC', 'LITERAL', retryTopic(topic), ['DESCRIBE']);
-        add(service, 'TOPIC', 'LITERAL', deadLetterTopic(topic), ['DESCRIBE']);
-      }
-    }
+    for (const service of row.producers) add(service, 'TOPIC', 'LITERAL', topic, ['WRITE', 'DESCRIBE']);
     for (const service of row.consumers) {
       add(service, 'TOPIC', 'LITERAL', topic, ['READ', 'DESCRIBE', 'DESCRIBE_CONFIGS']);
       add(service, 'TOPIC', 'LITERAL', retryTopic(topic), ['READ', 'WRITE', 'DESCRIBE']);

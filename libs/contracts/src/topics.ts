@@ -41,9 +41,12 @@ export function topicsFor(...names: TopicName[]): TopicDeclaration[] {
   return names.map((name) => TOPIC_DECLARATIONS[name]);
 }
 
-/** Declarations for every topic a service produces or consumes according to the table. */
+/**
+ * Declarations for every topic a service produces or consumes according to the table; retry and
+ * dead-letter companions only for the topics it consumes (the ACLs grant it nothing on the others').
+ */
 export function topicsOfService(service: string): TopicDeclaration[] {
   return (Object.entries(TOPIC_TABLE) as [TopicName, TopicRow][])
     .filter(([, row]) => row.producers.includes(service) || row.consumers.includes(service))
-    .map(([name]) => TOPIC_DECLARATIONS[name]);
+    .map(([name, row]) => ({ ...TOPIC_DECLARATIONS[name], consumed: row.consumers.includes(service) }));
 }
