@@ -263,6 +263,8 @@ async function startKafka(opts = {}) {
     if (isSecure) {
       const securityDir = path.resolve(opts.securityDir || path.join(dataDir, 'security'));
       security = secure.prepareSecurity({ securityDir, extraPrincipals, hosts, log });
+      // oauth: { jwksUrl, audience } also accepts OAUTHBEARER tokens signed by that issuer.
+      if (opts.oauth) security.oauth = opts.oauth;
       client = kafkajsOptions(security);
     }
     ({ clusterId, rts } = await prepareNodes({ dataDir, logDir, count, ports, java, jars, security, log }));
@@ -304,6 +306,10 @@ async function startKafka(opts = {}) {
     try {
       const args = [
         ...jvmArgs({ heapMb, log4jFile: rt.log4jFile, nodeLogDir: rt.nodeLogDir }),
+        // Kafka 4 refuses JWKS URLs that are not listed here.
+        ...(security?.oauth
+          ? [`-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=${security.oauth.jwksUrl}`]
+          : []),
         '-cp',
         `${jars}/*`,
         'kafka.Kafka',

@@ -116,6 +116,25 @@ function secureProperties(node, security) {
     'super.users': [`User:${admin.username}`, security.brokerPrincipal].join(';'),
     // Topics come from the admin's provisioning; a misspelt name must fail, not appear.
     'auto.create.topics.enable': false,
+    ...(security.oauth ? oauthProperties(security) : {}),
+  };
+}
+
+/**
+ * OAUTHBEARER beside SCRAM on the same listener, validated as Kafka's OIDC support does: the token's
+ * signature against the issuer's JWKS, its expiry, and its audience; the principal is its `sub`.
+ */
+function oauthProperties(security) {
+  const { jwksUrl, audience } = security.oauth;
+  const prefix = 'listener.name.sasl_ssl.oauthbearer.';
+  return {
+    'sasl.enabled.mechanisms': `${security.mechanism},OAUTHBEARER`,
+    [`${prefix}sasl.server.callback.handler.class`]:
+      'org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler',
+    [`${prefix}sasl.jaas.config`]:
+      'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;',
+    'sasl.oauthbearer.jwks.endpoint.url': jwksUrl,
+    ...(audience ? { 'sasl.oauthbearer.expected.audience': audience } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { KafkaSecurityOptions, usesTls } from '../security/kafka-security';
+import { oauthBearerAuthenticator } from './kafkajs-oauthbearer';
 
 /** kafkajs' `ssl`, `sasl` and re-authentication settings for the configured security. */
 export function kafkajsSecurity(
@@ -23,7 +24,11 @@ export function kafkajsSecurity(
   if (sasl) {
     config.sasl =
       sasl.mechanism === 'OAUTHBEARER'
-        ? { mechanism: 'oauthbearer', oauthBearerProvider: sasl.tokenProvider }
+        ? ({
+            mechanism: 'oauthbearer',
+            oauthBearerProvider: sasl.tokenProvider,
+            authenticationProvider: oauthBearerAuthenticator(sasl.tokenProvider),
+          } as SASLOptions)
         : ({
             mechanism: sasl.mechanism.toLowerCase(),
             username: sasl.username,
