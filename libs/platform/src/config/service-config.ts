@@ -26,7 +26,12 @@ export class ConfigError extends Error {
     readonly service: string,
     readonly problems: string[],
   ) {
-    super(`${service}: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem reads as one line; several as a list.
+    super(
+      problems.length === 1
+        ? `${service}: invalid configuration: ${problems[0]}`
+        : `${service}: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
