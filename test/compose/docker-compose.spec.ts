@@ -1,5 +1,6 @@
-import { readFileSync } from 'fs';
-import { join } from 'path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { basename, join } from 'path';
 import { parse } from 'yaml';
 import {
   SERVICE_DEFAULT_PORTS,
@@ -29,16 +30,20 @@ interface ComposeService {
   build?: string | { context?: string; dockerfile?: string; args?: Record<string, string> | string[] };
   user?: string;
   restart?: string;
-  healthcheck?: { test?: string | string[]; disable?: boolean };
+  healthcheck?: { test?: string | string[]; disable?: boolean; start_period?: string };
   depends_on?: string[] | Record<string, { condition?: string }>;
   environment?: Env;
   ports?: (string | number | { target: number; published?: string | number })[];
-  volumes?: (string | { source?: string; target: string })[];
+  volumes?: (string | { type?: string; source?: string; target: string; read_only?: boolean })[];
+  entrypoint?: string | string[];
+  profiles?: string[];
+  secrets?: (string | { source: string; target?: string })[];
 }
 interface ComposeFile {
   version?: unknown;
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
+  secrets?: Record<string, { file?: string; environment?: string; external?: boolean }>;
 }
 
 // merge: true resolves the `<<: *anchor` keys the file uses to share the service block.
@@ -628,4 +633,363 @@ describe('Grafana provisioning', () => {
       .find((v) => v.startsWith('./docker/grafana/dashboards:'));
     expect(mount?.split(':')[1]).toBe(providers.providers[0].options.path);
   });
+});
+
+/*
+ * docker-compose.secure.yml is only ever used over docker-compose.yml, so it is checked merged the way
+ * Compose merges an override file: mappings key by key, environment and depends_on by name, volumes by
+ * their target in the container, secrets by source; anything else replaced. `${VAR:-default}` is read as
+ * its default.
+ */
+describe('docker-compose.secure.yml (over docker-compose.yml)', () => {
+  interface Binding {
+    principal: string;
+    host: string;
+    resourceType: string;
+    patternType: string;
+    name: string;
+    operation: string;
+    permission: string;
+  }
+  interface TopicSpec {
+    name: string;
+    partitions: number;
+    configs: Record<string, string>;
+  }
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const acls = require('../../scripts/kafka/acls') as {
+    topicSpecs(table: unknown, replicationFactor: number): TopicSpec[];
+    deriveAcls(table: unknown): Binding[];
+    serviceNames(table: unknown): string[];
+    bindingKey(binding: Binding): string;
+  };
+  const { prepareSecurity } = require('../../scripts/kafka/secure') as {
+    prepareSecurity(opts: { securityDir: string; log?: () => void }): unknown;
+  };
+  const provision = require('../../docker/kafka-secure/generate-provision') as {
+    render(table: unknown): string;
+    REPLICATION_FACTOR: number;
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  const SECURE_FILE = 'docker-compose.secure.yml';
+  const PROVISION_FILE = 'docker/kafka-secure/provision.txt';
+  const override = parse(read(SECURE_FILE), { merge: true }) as ComposeFile;
+  const table = JSON.parse(read('libs/contracts/src/topic-table.json')) as unknown;
+
+  type Volume = NonNullable<ComposeService['volumes']>[number];
+  const interpolate = (text: string): string =>
+    text.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, _name: string, fallback?: string) => fallback ?? '');
+  const volumeOf = (v: Volume): { source: string; target: string; readOnly: boolean } => {
+    if (typeof v !== 'string') {
+      return { source: interpolate(v.source ?? ''), target: v.target, readOnly: v.read_only === true };
+    }
+    const [source, target, mode = ''] = v.split(':');
+    return { source, target, readOnly: mode.split(',').includes('ro') };
+  };
+  const dependsOf = (service: ComposeService): Record<string, { condition?: string }> =>
+    Array.isArray(service.depends_on)
+      ? Object.fromEntries(service.depends_on.map((name) => [name, { condition: 'service_started' }]))
+      : { ...(service.depends_on ?? {}) };
+  /** Secrets of a service as path in the container -> top-level secret name. */
+  const secretsOf = (service: ComposeService): Record<string, string> =>
+    Object.fromEntries(
+      (service.secrets ?? []).map((s) =>
+        typeof s === 'string' ? [`/run/secrets/${s}`, s] : [`/run/secrets/${s.target ?? s.source}`, s.source],
+      ),
+    );
+
+  function mergeService(base: ComposeService | undefined, over: ComposeService): ComposeService {
+    if (!base) return over;
+    const merged: ComposeService = { ...base, ...over };
+    merged.environment = { ...envOf(base), ...envOf(over) };
+    merged.depends_on = { ...dependsOf(base), ...dependsOf(over) };
+    if (base.healthcheck && over.healthcheck)
+      merged.healthcheck = { ...base.healthcheck, ...over.healthcheck };
+    const byTarget = new Map<string, Volume>();
+    for (const v of [...(base.volumes ?? []), ...(over.volumes ?? [])]) byTarget.set(volumeOf(v).target, v);
+    merged.volumes = [...byTarget.values()];
+    merged.ports = [...new Set([...(base.ports ?? []), ...(over.ports ?? [])])];
+    const bySource = new Map<string, string | { source: string; target?: string }>();
+    for (const s of [...(base.secrets ?? []), ...(over.secrets ?? [])])
+      bySource.set(typeof s === 'string' ? s : s.source, s);
+    merged.secrets = [...bySource.values()];
+    return merged;
+  }
+
+  const merged: Record<string, ComposeService> = { ...services };
+  for (const [name, service] of Object.entries(override.services)) {
+    merged[name] = mergeService(services[name], service);
+  }
+  const secretFiles = Object.fromEntries(
+    Object.entries(override.secrets ?? {}).map(([name, secret]) => [name, interpolate(secret.file ?? '')]),
+  );
+  const kafka = merged.kafka;
+  const kafkaEnv = envOf(kafka);
+  const setup = merged['kafka-setup'];
+  const setupEnv = envOf(setup);
+  const listOf = (value: string | undefined, separator = ','): string[] =>
+    (value ?? '').split(separator).filter(Boolean);
+  const protocolOf = Object.fromEntries(
+    listOf(kafkaEnv.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP).map((pair) => pair.split(':')),
+  );
+  const listenerName = (listener: string) => listener.split('://')[0];
+  const scramUsers = listOf(kafkaEnv.SCRAM_USERS);
+  const superUsers = listOf(kafkaEnv.KAFKA_SUPER_USERS, ';');
+  const internalAddress = listOf(kafkaEnv.KAFKA_ADVERTISED_LISTENERS)
+    .find((l) => l.startsWith('SASL_SSL://'))
+    ?.slice('SASL_SSL://'.length);
+  /** The secret holding a SCRAM user's password, as broker.sh reads it. */
+  const passwordSecret = (user: string) => `kafka-password-${user}`;
+  const mountAt = (service: ComposeService, target: string) =>
+    (service.volumes ?? []).map(volumeOf).find((v) => v.target === target);
+  const SECURITY_DIR = './.data/kafka/security';
+
+  it('adds only the setup job, and keeps Kafka UI (which would need a password in its environment) off', () => {
+    expect(override.version).toBeUndefined();
+    expect(Object.keys(override.services).filter((name) => !services[name])).toEqual(['kafka-setup']);
+    expect(merged['kafka-ui'].profiles?.length).toBeGreaterThan(0);
+  });
+
+  it('runs the broker from broker.sh, mounted from docker/kafka-secure, on storage of its own', () => {
+    expect(kafka.image).toBe(services.kafka.image);
+    expect(kafka.entrypoint).toEqual(['/bin/bash', '/opt/kafka-secure/broker.sh']);
+    expect(existsSync(join(ROOT, 'docker/kafka-secure/broker.sh'))).toBe(true);
+    expect(mountAt(kafka, '/opt/kafka-secure')).toEqual({
+      source: './docker/kafka-secure',
+      target: '/opt/kafka-secure',
+      readOnly: true,
+    });
+    // SCRAM users only go in at format time: the plaintext volume must not be picked up.
+    expect(mountAt(kafka, envOf(kafka).KAFKA_LOG_DIRS)?.source).toBe('kafka-secure-data');
+    expect(override.volumes).toHaveProperty('kafka-secure-data');
+  });
+
+  it('listens for clients with SASL_SSL only, SCRAM-SHA-512, and keeps the controller to mutual TLS', () => {
+    const listeners = listOf(kafkaEnv.KAFKA_LISTENERS);
+    const controller = listOf(kafkaEnv.KAFKA_CONTROLLER_LISTENER_NAMES);
+    expect(controller).toEqual(['CONTROLLER']);
+    for (const listener of listeners) {
+      const name = listenerName(listener);
+      expect({ name, protocol: protocolOf[name] }).toEqual({
+        name,
+        protocol: controller.includes(name) ? 'SSL' : 'SASL_SSL',
+      });
+    }
+    expect(Object.values(protocolOf)).not.toContain('PLAINTEXT');
+    expect(Object.values(protocolOf)).not.toContain('SASL_PLAINTEXT');
+    expect(kafkaEnv.KAFKA_LISTENER_NAME_CONTROLLER_SSL_CLIENT_AUTH).toBe('required');
+    const advertised = listOf(kafkaEnv.KAFKA_ADVERTISED_LISTENERS);
+    expect(advertised.map(listenerName).every((name) => protocolOf[name] === 'SASL_SSL')).toBe(true);
+    expect(advertised).toContain('SASL_SSL://kafka:29093');
+    expect(advertised).toContainEqual(expect.stringMatching(/:\/\/localhost:9092$/));
+    expect(portsOf(kafka)).toContainEqual({ host: 9092, container: 9092 });
+    expect(protocolOf[kafkaEnv.KAFKA_INTER_BROKER_LISTENER_NAME]).toBe('SASL_SSL');
+    expect(kafkaEnv.KAFKA_SASL_ENABLED_MECHANISMS).toBe('SCRAM-SHA-512');
+    expect(kafkaEnv.KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL).toBe('SCRAM-SHA-512');
+  });
+
+  it('authorizes every request: standard authorizer, nothing allowed without an ACL, admin and the broker as super users', () => {
+    expect(kafkaEnv.KAFKA_AUTHORIZER_CLASS_NAME).toBe(
+      'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    );
+    expect(kafkaEnv.KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND).toBe('false');
+    expect(superUsers.sort()).toEqual(['User:CN=kafka-broker', 'User:admin']);
+    expect(kafkaEnv.KAFKA_AUTO_CREATE_TOPICS_ENABLE).toBe('false');
+  });
+
+  it('creates a SCRAM user for admin and each service, each with its password from a secret file', () => {
+    expect(scramUsers.sort()).toEqual(['admin', ...SERVICE_NAMES].sort());
+    expect(kafkaEnv.ADMIN_USER).toBe('admin');
+    const mounted = Object.values(secretsOf(kafka));
+    for (const user of scramUsers) {
+      expect(mounted).toContain(passwordSecret(user));
+      expect(secretFiles[passwordSecret(user)]).toBe(`${SECURITY_DIR}/${user}.password`);
+    }
+  });
+
+  it('mounts the CA and the broker keystore read-only from the generated directory, its password as a secret', () => {
+    expect(mountAt(kafka, kafkaEnv.KAFKA_SSL_TRUSTSTORE_LOCATION)).toMatchObject({
+      source: `${SECURITY_DIR}/ca.pem`,
+      readOnly: true,
+    });
+    expect(kafkaEnv.KAFKA_SSL_TRUSTSTORE_TYPE).toBe('PEM');
+    expect(mountAt(kafka, kafkaEnv.KAFKA_SSL_KEYSTORE_LOCATION)).toMatchObject({
+      source: `${SECURITY_DIR}/broker.p12`,
+      readOnly: true,
+    });
+    expect(Object.values(secretsOf(kafka))).toContain('kafka-broker-keystore-password');
+    expect(secretFiles['kafka-broker-keystore-password']).toBe(`${SECURITY_DIR}/broker.keystore.password`);
+  });
+
+  it('uses files the security command makes, in the directory prepare.sh makes them in', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'compose-security-'));
+    try {
+      prepareSecurity({ securityDir: dir, log: () => {} });
+      const fromDir = [
+        ...Object.values(secretFiles),
+        ...Object.values(merged)
+          .flatMap((s) => (s.volumes ?? []).map(volumeOf))
+          .map((v) => v.source)
+          .filter((source) => source.startsWith(`${SECURITY_DIR}/`)),
+      ];
+      expect(fromDir.length).toBeGreaterThan(0);
+      for (const file of fromDir) {
+        expect({ file, made: existsSync(join(dir, basename(file))) }).toEqual({ file, made: true });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const prepare = read('docker/kafka-secure/prepare.sh');
+    expect(prepare).toContain(`dir="\${KAFKA_SECURITY_DIR:-${SECURITY_DIR.slice(2)}}"`);
+    expect(prepare).toContain('node scripts/kafka/kafka.js security --dir "$dir"');
+  });
+
+  it('keeps secrets out of the compose files: file secrets only, no password or JAAS value in any environment', () => {
+    for (const [name, secret] of Object.entries(override.secrets ?? {})) {
+      expect({ name, keys: Object.keys(secret) }).toEqual({ name, keys: ['file'] });
+    }
+    for (const [name, service] of Object.entries(override.services)) {
+      for (const [key, value] of Object.entries(envOf(service))) {
+        expect({ name, key, inline: /PASSWORD|SECRET/.test(key) && !key.endsWith('_FILE') }).toEqual({
+          name,
+          key,
+          inline: false,
+        });
+        expect({ name, key, value }).not.toEqual({ name, key, value: expect.stringMatching(/password=/i) });
+      }
+    }
+  });
+
+  it('checks health as admin over TLS with the client configuration broker.sh writes', () => {
+    const check = healthcheckText(kafka);
+    expect(check).toContain('kafka-broker-api-versions.sh');
+    expect(check).toContain(`--bootstrap-server ${internalAddress}`);
+    expect(check).toContain('--command-config /tmp/kafka-secure/admin-client.properties');
+    const script = read('docker/kafka-secure/broker.sh');
+    expect(script).toContain('RUNTIME_DIR="${RUNTIME_DIR:-/tmp/kafka-secure}"');
+    expect(script).toContain('client="$RUNTIME_DIR/admin-client.properties"');
+  });
+
+  it('provisions topics and ACLs once the broker is healthy, as admin, with the admin password file', () => {
+    expect(setup.image).toBe(kafka.image);
+    expect(setup.entrypoint).toEqual(['/bin/bash', '/opt/kafka-secure/setup.sh']);
+    expect(setup.restart).toBe('no');
+    expect(setup.depends_on).toMatchObject({ kafka: { condition: 'service_healthy' } });
+    expect(setupEnv.SETUP_USER).toBe('admin');
+    expect(superUsers).toContain(`User:${setupEnv.SETUP_USER}`);
+    expect(secretsOf(setup)[setupEnv.SETUP_PASSWORD_FILE]).toBe(passwordSecret('admin'));
+    expect(Object.values(secretsOf(setup))).toEqual([passwordSecret('admin')]);
+    expect(setupEnv.SETUP_BOOTSTRAP_SERVER).toBe(internalAddress);
+    expect(mountAt(setup, setupEnv.SETUP_CA_FILE)).toMatchObject({
+      source: `${SECURITY_DIR}/ca.pem`,
+      readOnly: true,
+    });
+    expect(mountAt(setup, '/opt/kafka-secure')).toMatchObject({
+      source: './docker/kafka-secure',
+      readOnly: true,
+    });
+    expect(Number(setupEnv.SETUP_REPLICATION_FACTOR)).toBe(provision.REPLICATION_FACTOR);
+  });
+
+  describe('docker/kafka-secure/provision.txt', () => {
+    const lines = read(PROVISION_FILE)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map((l) => l.split(/\s+/));
+    const topics: TopicSpec[] = lines
+      .filter(([kind]) => kind === 'topic')
+      .map(([, name, partitions, ...configs]) => ({
+        name,
+        partitions: Number(partitions),
+        configs: Object.fromEntries(
+          configs.map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)]),
+        ),
+      }));
+    const bindings: Binding[] = lines
+      .filter(([kind]) => kind === 'acl')
+      .flatMap(([, principal, resourceType, patternType, operations, ...names]) =>
+        operations.split(',').flatMap((operation) =>
+          names.map((name) => ({
+            principal,
+            host: '*',
+            resourceType,
+            patternType,
+            name,
+            operation,
+            permission: 'ALLOW',
+          })),
+        ),
+      );
+    const byKey = (a: Binding, b: Binding) => acls.bindingKey(a).localeCompare(acls.bindingKey(b));
+
+    it('holds only topic and acl lines', () => {
+      expect(lines.filter(([kind]) => kind !== 'topic' && kind !== 'acl')).toEqual([]);
+    });
+
+    it('creates the topics of the topic table, with their retry and dead-letter topics, partitions and retention', () => {
+      const wanted = acls
+        .topicSpecs(table, provision.REPLICATION_FACTOR)
+        .map(({ name, partitions, configs }) => ({ name, partitions, configs }));
+      expect(topics).toEqual(wanted);
+    });
+
+    it('grants exactly the ACLs derived from the topic table, each once', () => {
+      expect(new Set(bindings.map(acls.bindingKey)).size).toBe(bindings.length);
+      expect([...bindings].sort(byKey)).toEqual(acls.deriveAcls(table));
+      expect([...new Set(bindings.map((b) => b.principal))].sort()).toEqual(
+        SERVICE_NAMES.map((name) => `User:${name}`).sort(),
+      );
+    });
+
+    it('is what generate-provision.js writes from the table (run it after changing the table)', () => {
+      expect(read(PROVISION_FILE)).toBe(provision.render(table));
+    });
+  });
+
+  describe.each(SERVICE_NAMES.map((name) => ({ name, service: merged[name] })))(
+    '$name',
+    ({ name, service }) => {
+      const env = envOf(service);
+
+      it('sets only variables the services read', () => {
+        const known: string[] = [...Object.values(SERVICE_ENV), ...Object.keys(SERVICE_SETTINGS_ENV[name])];
+        for (const key of Object.keys(env)) {
+          expect({ key, known: known.includes(key) }).toEqual({ key, known: true });
+        }
+      });
+
+      it('logs in as itself with SCRAM-SHA-512 over TLS, on the internal SASL_SSL listener', () => {
+        expect(env.KAFKA_SECURITY_PROTOCOL).toBe('SASL_SSL');
+        expect(env.KAFKA_SASL_MECHANISM).toBe('SCRAM-SHA-512');
+        expect(env.KAFKA_SASL_USERNAME).toBe(name);
+        expect(scramUsers).toContain(name);
+        expect(env.KAFKA_BROKERS).toBe(internalAddress);
+      });
+
+      it('reads its password from the secret file the broker created its user with, and no other', () => {
+        expect(env.KAFKA_SASL_PASSWORD).toBeUndefined();
+        const secrets = secretsOf(service);
+        expect(secrets[env.KAFKA_SASL_PASSWORD_FILE]).toBe(passwordSecret(name));
+        expect(Object.values(secrets)).toEqual([passwordSecret(name)]);
+        expect(secretFiles[passwordSecret(name)]).toBe(`${SECURITY_DIR}/${name}.password`);
+      });
+
+      it('verifies the broker with the CA mounted read-only', () => {
+        expect(mountAt(service, env.KAFKA_SSL_CA_FILE)).toMatchObject({
+          source: `${SECURITY_DIR}/ca.pem`,
+          readOnly: true,
+        });
+      });
+
+      it('starts only after kafka-setup has provisioned its topics and ACLs', () => {
+        expect(service.depends_on).toMatchObject({
+          'kafka-setup': { condition: 'service_completed_successfully' },
+          kafka: { condition: 'service_healthy' },
+          postgres: { condition: 'service_healthy' },
+        });
+      });
+    },
+  );
 });
