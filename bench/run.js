@@ -6,6 +6,8 @@
 //   npm run bench -- B1 B3   a subset
 // Starts its own Kafka broker unless KAFKA_BROKERS points at one, runs each benchmark's arms side by
 // side on the same broker and data, and writes bench/results/latest.{json,md} plus a dated copy.
+// B1s and B4s run B1's and B4's arms over SASL_SSL beside plaintext; for them the bench also starts a
+// secure broker of its own (SCRAM-SHA-512, ACLs) and connects as its admin principal.
 // The outbox benchmarks (B5, B6, B8) each create a database of their own on the PostgreSQL server at
 // DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) and drop it when they end.
 
@@ -21,7 +23,9 @@ const { machine, writeReport } = require('./lib/results');
 const log = (message) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-const BENCHMARKS = ['B0', 'B1', 'B2', 'B3', 'B4', 'B4b', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10'];
+const BENCHMARKS = ['B0', 'B1', 'B1s', 'B2', 'B3', 'B4', 'B4s', 'B4b', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10'];
+/** Benchmarks that need the secure broker. */
+const SECURE_BENCHMARKS = ['B1s', 'B4s'];
 
 function parseArgs(argv) {
   const known = BENCHMARKS;
@@ -45,10 +49,12 @@ const gc = vm.runInNewContext('gc');
 async function main() {
   const { ids, reps } = parseArgs(process.argv.slice(2));
   let broker;
+  let secureBroker;
   const stopBroker = async () => {
-    const handle = broker;
+    const handles = [broker, secureBroker].filter(Boolean);
     broker = undefined;
-    if (handle) await handle.stop();
+    secureBroker = undefined;
+    await Promise.all(handles.map((handle) => handle.stop()));
   };
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
@@ -69,6 +75,22 @@ async function main() {
     );
   }
 
+  let secure;
+  if (ids.some((id) => SECURE_BENCHMARKS.includes(id))) {
+    try {
+      secureBroker = await startKafka({ port: 0, secure: true });
+    } catch (error) {
+      await stopBroker();
+      throw error;
+    }
+    secure = secureConnection(secureBroker, broker !== undefined);
+    kafka += `; SASL_SSL broker for ${SECURE_BENCHMARKS.join('/')} on ${secureBroker.bootstrap}`;
+    log(
+      `Kafka ${KAFKA_VERSION} over SASL_SSL (SCRAM-SHA-512) on ${secureBroker.bootstrap} ` +
+        `(started in ${(secureBroker.startupMs / 1000).toFixed(1)} s), as ${secure.env.KAFKA_SASL_USERNAME}`,
+    );
+  }
+
   const results = {};
   try {
     // Loaded only now: the scenarios read KAFKA_BROKERS, and transpiling them warms the cache the
@@ -79,7 +101,7 @@ async function main() {
       const t0 = Date.now();
       log(`${id} …`);
       try {
-        results[id] = await SCENARIOS[id]({ log, reps });
+        results[id] = await SCENARIOS[id]({ log, reps, secure });
         const r = results[id];
         log(
           `${id} done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ratio ${r.ratio ?? '—'} ${JSON.stringify(r.arms)}`,
@@ -90,9 +112,9 @@ async function main() {
       }
     }
   } finally {
-    if (broker) {
-      await stopBroker();
-    } else {
+    const external = !broker;
+    await stopBroker();
+    if (external) {
       // A shared broker keeps nothing of ours: the data sets alone are several hundred MB.
       const deleted = await require('./lib/seed.ts')
         .deleteCreatedTopics()
@@ -115,6 +137,30 @@ async function main() {
   const dir = writeReport(report);
   log(`results in ${path.relative(process.cwd(), dir)}/latest.{json,md} (${report.durationSeconds} s)`);
   if (Object.values(results).some((r) => r.error)) process.exitCode = 1;
+}
+
+/**
+ * The secure broker's connection as the KAFKA_* variables a service reads: its admin principal (a super
+ * user, so ACLs never stand in the way), the password as a file path so it is never printed or passed
+ * on a command line.
+ */
+function secureConnection(handle, ownPlaintextBroker) {
+  const { protocol, mechanism, caFile, principals } = handle.security;
+  const admin = principals.admin;
+  const note = ownPlaintextBroker
+    ? 'Both brokers were started by the bench the same way (one KRaft node each, same heap, on this machine), the second with --secure; only the listener differs.'
+    : `The plaintext arms used the external broker at ${process.env.KAFKA_BROKERS}, the SASL_SSL arms a broker the bench started: the two may be set up differently.`;
+  return {
+    env: {
+      KAFKA_BROKERS: handle.bootstrap,
+      KAFKA_SECURITY_PROTOCOL: protocol,
+      KAFKA_SASL_MECHANISM: mechanism,
+      KAFKA_SASL_USERNAME: admin.username,
+      KAFKA_SASL_PASSWORD_FILE: admin.passwordFile,
+      KAFKA_SSL_CA_FILE: caFile,
+    },
+    note,
+  };
 }
 
 main().catch((error) => {

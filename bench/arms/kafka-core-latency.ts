@@ -1,7 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { KafkaCoreModule, KafkaListener, KafkaListenerRegistry, Payload } from '@app/kafka-core';
-import { brokersFromEnv, groupActivity, observeConsumers, sleep } from '../lib/kafka';
+import { groupActivity, kafkaConnection, observeConsumers, sleep } from '../lib/kafka';
 import { LatencyRecorder, LatencyRunOptions, LatencyRunResult, measureLatency } from '../lib/latency';
 
 /** B7: a `@KafkaListener` (auto ack, defaults) joins, then records produce→handler latency. */
@@ -18,7 +18,7 @@ export async function kafkaCoreLatency(options: LatencyRunOptions): Promise<Late
   }
 
   @Module({
-    imports: [KafkaCoreModule.forRoot({ brokers: brokersFromEnv(), clientId: `bench-${options.groupId}` })],
+    imports: [KafkaCoreModule.forRoot({ ...kafkaConnection(), clientId: `bench-${options.groupId}` })],
     providers: [LatencyListener],
   })
   class LatencyModule {}

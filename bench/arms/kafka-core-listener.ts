@@ -13,7 +13,7 @@ import {
   Payload,
 } from '@app/kafka-core';
 import { runAsChild, RssSampler } from '../lib/child';
-import { brokersFromEnv, groupActivity, observeConsumers, sleep } from '../lib/kafka';
+import { groupActivity, kafkaConnection, observeConsumers, sleep } from '../lib/kafka';
 import { Meter, MeterResult } from '../lib/meter';
 import type { ThroughputResult } from './raw-each-batch';
 
@@ -104,7 +104,7 @@ export async function kafkaCoreListener(
   }
 
   @Module({
-    imports: [KafkaCoreModule.forRoot({ brokers: brokersFromEnv(), clientId: `bench-${groupId}` })],
+    imports: [KafkaCoreModule.forRoot({ ...kafkaConnection(), clientId: `bench-${groupId}` })],
     providers: [failures ? FailingOnceListener : BenchListener],
   })
   class BenchModule {}

@@ -12,7 +12,7 @@ import {
 } from '@app/kafka-core';
 import { runAsChild } from '../lib/child';
 import { openBenchDatabase, orderEvent, relayStatementKind, timedDatabase } from '../lib/database';
-import { brokersFromEnv, sleep } from '../lib/kafka';
+import { kafkaConnection, sleep } from '../lib/kafka';
 
 /**
  * B8: a Nest application with kafka-core's outbox relay running inside it (module option `database`)
@@ -131,11 +131,10 @@ export async function kafkaCoreOutboxLatency(options: OutboxLatencyOptions): Pro
     }
   }
 
-  const brokers = brokersFromEnv();
   @Module({
     imports: [
       KafkaCoreModule.forRoot({
-        brokers,
+        ...kafkaConnection(),
         clientId: `bench-${options.groupId}`,
         database: relayDb,
         outbox: options.outbox,

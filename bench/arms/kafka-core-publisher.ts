@@ -1,7 +1,7 @@
 import { KafkaPublisher, PublisherOptions } from '@app/kafka-core';
 import { KafkajsClient } from '@app/kafka-core/client/kafkajs.client';
 import { runAsChild } from '../lib/child';
-import { brokersFromEnv } from '../lib/kafka';
+import { kafkaConnection } from '../lib/kafka';
 import {
   benchEvents,
   concurrentSends,
@@ -28,10 +28,10 @@ export interface KafkaCorePublisherOptions {
 
 export async function kafkaCorePublisher(options: KafkaCorePublisherOptions): Promise<SendRateResult> {
   quietNestLogger();
-  const brokers = brokersFromEnv();
+  const { brokers, security } = kafkaConnection();
   const clientId = 'bench-kafka-core-publisher';
-  const moduleOptions = { brokers, clientId, producer: options.producer };
-  const publisher = new KafkaPublisher(new KafkajsClient({ brokers, clientId }), moduleOptions);
+  const moduleOptions = { brokers, clientId, security, producer: options.producer };
+  const publisher = new KafkaPublisher(new KafkajsClient({ brokers, clientId, security }), moduleOptions);
   const event = benchEvents(options.valueBytes);
   const { topic, load } = options;
   try {

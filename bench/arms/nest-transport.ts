@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
 import { logLevel } from 'kafkajs';
 import { runAsChild, RssSampler } from '../lib/child';
-import { brokersFromEnv, FETCH, groupActivity, observeConsumers, sleep } from '../lib/kafka';
+import { kafkajsSecurity } from '@app/kafka-core/client/kafkajs/kafkajs-security';
+import { FETCH, groupActivity, kafkaConnection, observeConsumers, sleep } from '../lib/kafka';
 import { Meter, MeterResult } from '../lib/meter';
 import type { ThroughputResult } from './raw-each-batch';
 
@@ -46,10 +47,16 @@ export async function nestTransport(
   @Module({ controllers: [BenchController] })
   class NestBenchModule {}
 
+  const connection = kafkaConnection();
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(NestBenchModule, {
     transport: Transport.KAFKA,
     options: {
-      client: { clientId: `bench-${options.groupId}`, brokers: brokersFromEnv(), logLevel: logLevel.NOTHING },
+      client: {
+        clientId: `bench-${options.groupId}`,
+        brokers: connection.brokers,
+        ...kafkajsSecurity(connection.security),
+        logLevel: logLevel.NOTHING,
+      },
       consumer: { groupId: options.groupId, ...FETCH },
       subscribe: { fromBeginning: true },
       run: options.partitionsConsumedConcurrently

@@ -9,7 +9,7 @@ import {
   StatementTimes,
   timedDatabase,
 } from '../lib/database';
-import { brokersFromEnv } from '../lib/kafka';
+import { kafkaConnection } from '../lib/kafka';
 import { quietNestLogger, SendRateResult } from '../lib/publish-load';
 
 /**
@@ -79,11 +79,11 @@ function timedClient(client: KafkaClientPort, onProduce: (ms: number) => void): 
 
 export async function outboxRelayArm(options: OutboxRelayArmOptions): Promise<OutboxRelayResult> {
   quietNestLogger();
-  const brokers = brokersFromEnv();
+  const { brokers, security } = kafkaConnection();
   const clientId = 'bench-outbox-relay';
   let produceMs = 0;
-  const client = timedClient(new KafkajsClient({ brokers, clientId }), (ms) => (produceMs += ms));
-  const publisher = new KafkaPublisher(client, { brokers, clientId });
+  const client = timedClient(new KafkajsClient({ brokers, clientId, security }), (ms) => (produceMs += ms));
+  const publisher = new KafkaPublisher(client, { brokers, clientId, security });
   const db = await openBenchDatabase(options.url);
   let deleted = 0;
   let finishedAt = 0;

@@ -1,4 +1,8 @@
 import { Consumer, ConsumerConfig, Kafka, logLevel } from 'kafkajs';
+// Deep imports: the raw arms (whose memory B10 measures) must not load the whole framework.
+import type { KafkaSecurityOptions } from '@app/kafka-core/client/security/kafka-security';
+import { kafkaSecurityFromEnv } from '@app/kafka-core/client/security/security-from-env';
+import { kafkajsSecurity } from '@app/kafka-core/client/kafkajs/kafkajs-security';
 
 /**
  * Fetch and session settings every consumer arm uses. They are kafka-core's consumer settings
@@ -21,8 +25,60 @@ export function brokersFromEnv(): string[] {
   return brokers.split(',');
 }
 
-export function rawKafka(clientId: string, brokers = brokersFromEnv()): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+/**
+ * The broker the arms talk to and how: KAFKA_BROKERS plus the KAFKA_* security variables a service
+ * reads (kafkaSecurityFromEnv), so arms in child processes inherit it with the environment.
+ */
+export interface KafkaConnection {
+  brokers: string[];
+  /** Absent: PLAINTEXT. */
+  security?: KafkaSecurityOptions;
+}
+
+export function kafkaConnection(): KafkaConnection {
+  return { brokers: brokersFromEnv(), security: kafkaSecurityFromEnv(process.env) };
+}
+
+/** The variables overKafka sets or clears; passwords only ever travel as file paths. */
+const CONNECTION_ENV = [
+  'KAFKA_BROKERS',
+  'KAFKA_SECURITY_PROTOCOL',
+  'KAFKA_SASL_MECHANISM',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD_FILE',
+  'KAFKA_SSL_CA_FILE',
+] as const;
+export type ConnectionEnv = Partial<Record<(typeof CONNECTION_ENV)[number], string>>;
+
+/**
+ * Runs `fn` with the arms pointed at another broker (e.g. the secure one), then restores the
+ * previous connection. Benchmarks run one at a time, so the process environment can carry it.
+ */
+export async function overKafka<T>(env: ConnectionEnv, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(CONNECTION_ENV.map((name) => [name, process.env[name]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const name of CONNECTION_ENV) {
+      if (values[name] === undefined) delete process.env[name];
+      else process.env[name] = values[name];
+    }
+  };
+  apply(env);
+  try {
+    kafkaConnection(); // A misconfiguration fails here, naming the variable, not in the middle of a run.
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}
+
+/** A plain kafkajs client over the current connection, with the same ssl/sasl kafka-core would use. */
+export function rawKafka(clientId: string, connection = kafkaConnection()): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: connection.brokers,
+    ...kafkajsSecurity(connection.security),
+    logLevel: logLevel.NOTHING,
+  });
 }
 
 export const uniqueName = (prefix: string): string =>

@@ -19,7 +19,7 @@ import { rawProducer } from '../arms/raw-producer';
 import { rawIdempotentProducerArm, rawRecordBatches } from '../arms/raw-idempotent-producer';
 import { benchDatabase, fillOutbox, outboxRecords, resetTables } from './database';
 import type { MemoryReport } from './child';
-import { uniqueName } from './kafka';
+import { ConnectionEnv, overKafka, uniqueName } from './kafka';
 import { LatencyRunOptions, LatencyRunResult, produceSteadily } from './latency';
 import type { SendRateResult } from './publish-load';
 import { createTopic, seedJson } from './seed';
@@ -64,6 +64,11 @@ export interface ScenarioContext {
   log(message: string): void;
   /** Repetitions per arm (≥ 3); each benchmark may use more where runs are short. */
   reps: number;
+  /**
+   * The SASL_SSL broker bench/run.js started for B1s/B4s: its connection variables (the admin
+   * principal, the password as a file) and a sentence on how it compares with the plaintext broker.
+   */
+  secure?: { env: ConnectionEnv; note: string };
 }
 
 type Scenario = (ctx: ScenarioContext) => Promise<BenchResult>;
@@ -75,8 +80,11 @@ const RECORD_BYTES = 256;
 
 /** The B1/B2/B9/B10 data set: 3 partitions, 100k JSON records of ~256 B, seeded once per bench run. */
 const B1_DATA = { partitions: 3, count: 100_000, valueBytes: RECORD_BYTES };
-let b1Topic: Promise<string> | undefined;
+/** One data set per broker (the plaintext one and, for B1s, the secure one), keyed by bootstrap. */
+const b1Topics = new Map<string, Promise<string>>();
 function b1DataSet(ctx: ScenarioContext): Promise<string> {
+  const broker = process.env.KAFKA_BROKERS ?? '';
+  let b1Topic = b1Topics.get(broker);
   b1Topic ??= (async () => {
     const topic = await createTopic('bench-b1', B1_DATA.partitions);
     const started = performance.now();
@@ -86,15 +94,23 @@ function b1DataSet(ctx: ScenarioContext): Promise<string> {
     );
     return topic;
   })();
+  b1Topics.set(broker, b1Topic);
   return b1Topic;
 }
 
 /** Runs each arm `reps` times in alternation (A B A B …) and collects one number per run. */
+interface Arm<T> {
+  name: string;
+  run: () => Promise<T>;
+  value: (result: T) => number;
+  show?: (result: T) => string;
+}
+
 async function alternate<T>(
   ctx: ScenarioContext,
   id: string,
   reps: number,
-  arms: { name: string; run: () => Promise<T>; value: (result: T) => number; show?: (result: T) => string }[],
+  arms: Arm<T>[],
 ): Promise<{ samples: Record<string, number[]>; results: Record<string, T[]> }> {
   const samples: Record<string, number[]> = {};
   const results: Record<string, T[]> = {};
@@ -234,16 +250,13 @@ const B0: Scenario = async (ctx) => {
 // ---------------------------------------------------------------------------------------------------
 // B1 / B2: listener overhead and manual-ack cost on the shared data set
 
-async function listenerVsRaw(
+/** B1's two arms on the current broker's data set, after one unmeasured round of each. */
+async function listenerArms(
   ctx: ScenarioContext,
   id: string,
   ackMode: 'auto' | 'manual',
-): Promise<{
-  topic: string;
-  samples: Record<string, number[]>;
-  results: Record<string, ThroughputResult[]>;
-  names: [string, string];
-}> {
+  names: [string, string],
+): Promise<Arm<ThroughputResult>[]> {
   const topic = await b1DataSet(ctx);
   const expected = B1_DATA.count;
   const ours = () =>
@@ -266,15 +279,28 @@ async function listenerVsRaw(
   // One unmeasured round first: JIT warm-up and the dead-letter topic's creation stay out of the numbers.
   await ours();
   await raw();
+  return [
+    { name: names[0], run: ours, value: rate, show: showRate },
+    { name: names[1], run: raw, value: rate, show: showRate },
+  ];
+}
+
+async function listenerVsRaw(
+  ctx: ScenarioContext,
+  id: string,
+  ackMode: 'auto' | 'manual',
+): Promise<{
+  samples: Record<string, number[]>;
+  results: Record<string, ThroughputResult[]>;
+  names: [string, string];
+}> {
   const names: [string, string] =
     ackMode === 'auto'
       ? ['kafka-core', 'raw-eachBatch']
       : ['kafka-core manual ack', 'raw-eachBatch batch commit'];
-  const { samples, results } = await alternate<ThroughputResult>(ctx, id, Math.max(ctx.reps, 7), [
-    { name: names[0], run: ours, value: rate, show: showRate },
-    { name: names[1], run: raw, value: rate, show: showRate },
-  ]);
-  return { topic, samples, results, names };
+  const arms = await listenerArms(ctx, id, ackMode, names);
+  const { samples, results } = await alternate<ThroughputResult>(ctx, id, Math.max(ctx.reps, 7), arms);
+  return { samples, results, names };
 }
 
 const SHARED_SETUP =
@@ -425,27 +451,41 @@ const showSendRate = (r: SendRateResult) =>
 const PUBLISHER_SETUP =
   'Topic with 3 partitions, unkeyed JSON events of ~256 B, acks=all. kafka-core: new KafkaPublisher(new KafkajsClient({ brokers, clientId }), { brokers, clientId }) without Nest, module defaults (lingerMs 1, maxBatchRecords 1000). Raw: kafkajs producer as kafka-core configures its own (idempotent, maxInFlightRequests 1, murmur2 partitioner), carrying headers of the same names and sizes as the envelope (made once), so both send the same bytes per record; both JSON.stringify each event.';
 
-const B4: Scenario = async (ctx) => {
+const B4_CALLERS = 64;
+const B4_LOAD: Extract<PublisherLoad, { kind: 'concurrent' }> = {
+  kind: 'concurrent',
+  callers: B4_CALLERS,
+  durationMs: 5_000,
+  warmupMs: 1_000,
+};
+const B4_NAMES = ['kafka-core KafkaPublisher.send', 'raw kafkajs producer.send'] as const;
+
+/** B4's two arms on a new topic of the current broker. */
+async function publisherArms(): Promise<Arm<SendRateResult>[]> {
   const topic = await createTopic('bench-b4', 3);
-  const callers = 64;
-  const load: PublisherLoad = { kind: 'concurrent', callers, durationMs: 5_000, warmupMs: 1_000 };
-  const oursName = 'kafka-core KafkaPublisher.send';
-  const rawName = 'raw kafkajs producer.send';
-  const { samples, results } = await alternate<SendRateResult>(ctx, 'B4', ctx.reps, [
+  const load = B4_LOAD;
+  return [
     {
-      name: oursName,
+      name: B4_NAMES[0],
       run: () => kafkaCorePublisher({ topic, valueBytes: RECORD_BYTES, load }),
       value: rate,
       show: showSendRate,
     },
     {
-      name: rawName,
+      name: B4_NAMES[1],
       run: () =>
         rawIdempotentProducerArm({ topic, valueBytes: RECORD_BYTES, load, headers: 'envelope-sized' }),
       value: rate,
       show: showSendRate,
     },
-  ]);
+  ];
+}
+
+const B4: Scenario = async (ctx) => {
+  const callers = B4_CALLERS;
+  const load = B4_LOAD;
+  const [oursName, rawName] = B4_NAMES;
+  const { samples, results } = await alternate<SendRateResult>(ctx, 'B4', ctx.reps, await publisherArms());
   const perRequest = (name: string) =>
     round(median(results[name].map((r) => r.records / Math.max(1, r.requests ?? r.records))));
   return summarize({
@@ -1187,4 +1227,109 @@ const B10: Scenario = async (ctx) => {
   });
 };
 
-export const SCENARIOS: Record<string, Scenario> = { B0, B1, B2, B3, B4, B4b, B5, B6, B7, B8, B9, B10 };
+// ---------------------------------------------------------------------------------------------------
+// B1s / B4s: what TLS + SCRAM cost, B1 and B4 over SASL_SSL next to plaintext
+
+/**
+ * Runs each arm over SASL_SSL and over plaintext in alternation (ours SASL_SSL, ours plaintext, theirs
+ * SASL_SSL, theirs plaintext, …), so drift on the shared machine hits both sides alike. `setup` builds
+ * the arms once per broker (topics, data, warm-up); the secure ones run with the secure connection.
+ */
+async function overBothBrokers<T>(
+  ctx: ScenarioContext,
+  id: string,
+  reps: number,
+  setup: () => Promise<Arm<T>[]>,
+): Promise<{ samples: Record<string, number[]>; details: Record<string, unknown>; notes: string[] }> {
+  const secure = ctx.secure;
+  if (!secure) throw new Error(`${id} needs the SASL_SSL broker that bench/run.js starts for it`);
+  const plainArms = await setup();
+  const secureArms = await overKafka(secure.env, setup);
+  const over = (name: string, protocol: 'SASL_SSL' | 'plaintext') => `${name}, ${protocol}`;
+  const arms = plainArms.flatMap((plain, i): Arm<T>[] => [
+    {
+      ...secureArms[i],
+      name: over(plain.name, 'SASL_SSL'),
+      run: () => overKafka(secure.env, secureArms[i].run),
+    },
+    { ...plain, name: over(plain.name, 'plaintext') },
+  ]);
+  const { samples } = await alternate<T>(ctx, id, reps, arms);
+  const med = (name: string) => median(samples[name]) ?? Number.NaN;
+  const [ours, theirs] = plainArms.map((arm) => arm.name);
+  const secureOverPlaintext = Object.fromEntries(
+    plainArms.map(({ name }) => [name, round(med(over(name, 'SASL_SSL')) / med(over(name, 'plaintext')))]),
+  );
+  const oursOverTheirs = {
+    SASL_SSL: round(med(over(ours, 'SASL_SSL')) / med(over(theirs, 'SASL_SSL'))),
+    plaintext: round(med(over(ours, 'plaintext')) / med(over(theirs, 'plaintext'))),
+  };
+  const list = Object.entries(secureOverPlaintext)
+    .map(([name, ratio]) => `${name} ${ratio}`)
+    .join(', ');
+  return {
+    samples,
+    details: { secureOverPlaintext, oursOverTheirs },
+    notes: [
+      `SASL_SSL ÷ plaintext per arm (the price of TLS + SCRAM-SHA-512): ${list}. The ratio column is ${ours}'s.`,
+      `${ours} ÷ ${theirs}: ${oursOverTheirs.SASL_SSL} over SASL_SSL, ${oursOverTheirs.plaintext} over plaintext.`,
+      "Security: SASL_SSL with SCRAM-SHA-512 as the broker's super user (so ACL checks pass at once), the certificate verified against the local CA; kafka-core gets it as the module option `security`, raw kafkajs the same `ssl`/`sasl` through kafkajsSecurity(). Every arm reads it from the KAFKA_* variables (kafkaSecurityFromEnv).",
+      secure.note,
+    ],
+  };
+}
+
+const B1s: Scenario = async (ctx) => {
+  const { samples, details, notes } = await overBothBrokers(ctx, 'B1s', Math.max(ctx.reps, 7), () =>
+    listenerArms(ctx, 'B1s', 'auto', ['kafka-core', 'raw-eachBatch']),
+  );
+  return summarize({
+    title: 'B1 over SASL_SSL: kafka-core SASL_SSL ÷ plaintext (price of TLS + SCRAM)',
+    better: 'higher',
+    unit: 'records/s',
+    target: 0.8,
+    floor: null,
+    samples,
+    details,
+    notes: [
+      ...notes,
+      `${SHARED_SETUP} Each broker holds its own copy of the data set.`,
+      'Arms as in B1: @KafkaListener auto ack, concurrency 3; raw eachBatch, partitionsConsumedConcurrently 3, JSON.parse, one commit per batch. One unmeasured round per arm and broker first.',
+    ],
+  });
+};
+
+const B4s: Scenario = async (ctx) => {
+  const { samples, details, notes } = await overBothBrokers(ctx, 'B4s', Math.max(ctx.reps, 5), publisherArms);
+  return summarize({
+    title: `B4 over SASL_SSL: KafkaPublisher.send SASL_SSL ÷ plaintext (price of TLS + SCRAM)`,
+    better: 'higher',
+    unit: 'records/s',
+    target: 0.8,
+    floor: null,
+    samples,
+    details,
+    notes: [
+      ...notes,
+      `${PUBLISHER_SETUP} A topic of its own on each broker.`,
+      `As in B4: ${B4_CALLERS} concurrent callers, each awaiting one send at a time, for ${B4_LOAD.durationMs / 1000} s after ${B4_LOAD.warmupMs / 1000} s unmeasured (connection and SASL handshake included in that warm-up).`,
+    ],
+  });
+};
+
+export const SCENARIOS: Record<string, Scenario> = {
+  B0,
+  B1,
+  B1s,
+  B2,
+  B3,
+  B4,
+  B4s,
+  B4b,
+  B5,
+  B6,
+  B7,
+  B8,
+  B9,
+  B10,
+};
