@@ -1,3 +1,4 @@
+import { AclBinding } from '../support/acl-binding';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { basename, join } from 'path';
@@ -642,15 +643,7 @@ describe('Grafana provisioning', () => {
  * its default.
  */
 describe('docker-compose.secure.yml (over docker-compose.yml)', () => {
-  interface Binding {
-    principal: string;
-    host: string;
-    resourceType: string;
-    patternType: string;
-    name: string;
-    operation: string;
-    permission: string;
-  }
+  type Binding = AclBinding;
   interface TopicSpec {
     name: string;
     partitions: number;

@@ -1,17 +1,10 @@
+import { AclBinding } from '../support/acl-binding';
 import { expandDeclarations } from '@app/kafka-core';
 import { TOPIC_TABLE, topicsOfService } from '@app/contracts';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const acls = require('../../scripts/kafka/acls');
 
-interface Binding {
-  principal: string;
-  host: string;
-  resourceType: string;
-  patternType: string;
-  name: string;
-  operation: string;
-  permission: string;
-}
+type Binding = AclBinding;
 
 const table = { topics: TOPIC_TABLE };
 const bindings: Binding[] = acls.deriveAcls(table);
