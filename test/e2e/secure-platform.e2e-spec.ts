@@ -22,8 +22,7 @@ import { MonolithModule } from '../../apps/monolith/src/monolith.module';
 import { NotificationServiceModule } from '../../apps/notification-service/src/notification-service.module';
 import { endOffsetSum, uniqueName } from '../support/kafka';
 import { captureOutput, OutputCapture } from '../support/secure-capture';
-import { startLoggingService } from '../support/secure-service';
-import { eventually, RunningService } from '../support/service-app';
+import { eventually, RunningService, startService } from '../support/service-app';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startKafka } = require('../../scripts/kafka/kafka');
 
@@ -48,6 +47,11 @@ const INTRUDER = 'intruder';
  * The platform on a broker that only speaks SASL_SSL with SCRAM-SHA-512 and enforces the ACLs derived
  * from the topic table: each service logs in as itself, and what it may not do is refused by name.
  */
+
+/** The services log at their configured levels, so the capture sees what they print while connecting. */
+const startLogged = (...args: Parameters<typeof startService>) =>
+  startService(args[0], args[1], args[2], { showLogs: true });
+
 describe('the platform on a secured broker', () => {
   let output: OutputCapture;
   let kafka: SecureKafka;
@@ -99,24 +103,20 @@ describe('the platform on a secured broker', () => {
     await observer.connect();
     database = await createTestDatabase('kc_secure');
     const env = (service: ServiceName) => secureEnv(service, database.url);
-    services['logging-service'] = await startLoggingService('logging-service', LoggingServiceModule, {
+    services['logging-service'] = await startLogged('logging-service', LoggingServiceModule, {
       ...env('logging-service'),
       AUDIT_READER_TOKENS: `secure-auditor:${AUDIT_TOKEN}`,
     });
-    services['analytics-service'] = await startLoggingService(
+    services['analytics-service'] = await startLogged(
       'analytics-service',
       AnalyticsServiceModule,
       env('analytics-service'),
     );
-    services['notification-service'] = await startLoggingService(
-      'notification-service',
-      NotificationServiceModule,
-      {
-        ...env('notification-service'),
-        NOTIFICATION_ACK_TIMEOUT_MS: '600000',
-      },
-    );
-    services.monolith = await startLoggingService('monolith', MonolithModule, env('monolith'));
+    services['notification-service'] = await startLogged('notification-service', NotificationServiceModule, {
+      ...env('notification-service'),
+      NOTIFICATION_ACK_TIMEOUT_MS: '600000',
+    });
+    services.monolith = await startLogged('monolith', MonolithModule, env('monolith'));
   }, 180_000);
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamicModule, INestApplication } from '@nestjs/common';
+import { ConsoleLogger, DynamicModule, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureApp, loadServiceConfig, ServiceConfig, ServiceName } from '@app/platform';
 
@@ -14,12 +14,14 @@ export interface RunningService {
 
 /**
  * Boots a service's real root module in-process against the real broker and database, on a free
- * port, configured the way `main.ts` configures it.
+ * port, configured the way `main.ts` configures it. `showLogs`: log at the configured levels (the
+ * testing module's own logger drops everything below error).
  */
 export async function startService(
   service: ServiceName,
   root: { register(config: ServiceConfig): DynamicModule },
   env: NodeJS.ProcessEnv,
+  { showLogs = false }: { showLogs?: boolean } = {},
 ): Promise<RunningService> {
   const config: ServiceConfig = {
     ...loadServiceConfig(service, { LOG_LEVEL: 'warn', ...env }),
@@ -27,7 +29,9 @@ export async function startService(
   };
   const release = await lockService(service, config.kafkaBrokers.join(','));
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [root.register(config)] }).compile();
+    const testing = Test.createTestingModule({ imports: [root.register(config)] });
+    if (showLogs) testing.setLogger(new ConsoleLogger({ logLevels: config.logLevels }));
+    const moduleRef = await testing.compile();
     const app = configureApp(moduleRef.createNestApplication({ logger: config.logLevels }));
     await app.listen(0, '127.0.0.1');
     const url = await app.getUrl();

@@ -87,7 +87,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, BeforeApplicationSh
     try {
       await waitForBroker(
         admin,
-        this.options.brokers,
+        brokers,
         this.options.startupTimeoutMs ?? KAFKA_CORE_DEFAULTS.startupTimeoutMs,
         (error, delay) =>
           this.logger.warn(`Waiting for Kafka (${(error as Error).message}); retry in ${delay} ms`),

@@ -165,6 +165,15 @@ describe('kafkaSecurityFromEnv', () => {
       },
       'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL must be an https:// URL (http:// only on localhost)',
     ],
+    [
+      {
+        KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+        KAFKA_SASL_MECHANISM: 'OAUTHBEARER',
+        KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: 'https://idp.example.com/token',
+        KAFKA_SASL_OAUTHBEARER_CLIENT_ID: 'svc',
+      },
+      'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET (or KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE) is required with OAUTHBEARER',
+    ],
   ])('refuses %j', (env, problem) => {
     expect(read(env as Record<string, string>).problems).toEqual([problem]);
   });

@@ -100,6 +100,16 @@ class Reader {
     return secret === '' ? undefined : secret;
   }
 
+  /** A secret that must be given: missing is a problem of its own, unless reading it was one already. */
+  required(name: string, mechanism: string): string | undefined {
+    const before = this.problems.length;
+    const secret = this.secret(name);
+    if (secret === undefined && this.problems.length === before) {
+      this.problems.push(`${name} (or ${name}_FILE) is required with ${mechanism}`);
+    }
+    return secret;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
     const raw = this.value(name);
     if (raw === undefined) return undefined;
@@ -181,21 +191,15 @@ function readSasl(r: Reader, protocol: SecurityProtocol): KafkaSaslOptions | und
       'KAFKA_SASL_MECHANISM=PLAIN would send the password in clear text over SASL_PLAINTEXT; use SASL_SSL',
     );
   }
-  const username = r.secret('KAFKA_SASL_USERNAME');
-  const password = r.secret('KAFKA_SASL_PASSWORD');
-  if (username === undefined && !r.problems.some((p) => p.includes('KAFKA_SASL_USERNAME'))) {
-    r.problems.push(`KAFKA_SASL_USERNAME (or KAFKA_SASL_USERNAME_FILE) is required with ${mechanism}`);
-  }
-  if (password === undefined && !r.problems.some((p) => p.includes('KAFKA_SASL_PASSWORD'))) {
-    r.problems.push(`KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE) is required with ${mechanism}`);
-  }
+  const username = r.required('KAFKA_SASL_USERNAME', mechanism);
+  const password = r.required('KAFKA_SASL_PASSWORD', mechanism);
   return username !== undefined && password !== undefined ? { mechanism, username, password } : undefined;
 }
 
 function readOauth(r: Reader): KafkaSaslOptions | undefined {
   const endpoint = r.value('KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL');
   const clientId = r.value('KAFKA_SASL_OAUTHBEARER_CLIENT_ID');
-  const clientSecret = r.secret('KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET');
+  const clientSecret = r.required('KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET', 'OAUTHBEARER');
   const scope = r.value('KAFKA_SASL_OAUTHBEARER_SCOPE');
   if (endpoint === undefined) {
     r.problems.push('KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL is required with OAUTHBEARER');
@@ -206,9 +210,6 @@ function readOauth(r: Reader): KafkaSaslOptions | undefined {
   }
   if (clientId === undefined)
     r.problems.push('KAFKA_SASL_OAUTHBEARER_CLIENT_ID is required with OAUTHBEARER');
-  if (clientSecret === undefined && !r.problems.some((p) => p.includes('CLIENT_SECRET'))) {
-    r.problems.push('KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET (or …_FILE) is required with OAUTHBEARER');
-  }
   if (endpoint === undefined || clientId === undefined || clientSecret === undefined) return undefined;
   return {
     mechanism: 'OAUTHBEARER',
